@@ -1,0 +1,50 @@
+"""edgemcp: stateless MCP servers for the edge and any ASGI host.
+
+    from edgemcp import EdgeMCP
+
+    app = EdgeMCP("weather", version="1.0.0")
+
+    @app.tool(cache_ttl=600, cache_scope="public", placement="edge", read_only=True)
+    def forecast(city: str) -> str:
+        return f"Sunny in {city}"
+
+    asgi = app.asgi()
+"""
+
+from .app import EdgeMCP
+from .content import (
+    audio,
+    embedded_resource,
+    image,
+    message,
+    resource_contents,
+    resource_link,
+    text,
+)
+from .context import Context, InputRequest, elicitation, roots, sampling
+from .errors import MCPError, ToolError
+from .principal import Principal
+from .tools import ToolResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context",
+    "EdgeMCP",
+    "InputRequest",
+    "MCPError",
+    "Principal",
+    "ToolError",
+    "ToolResult",
+    "__version__",
+    "audio",
+    "elicitation",
+    "embedded_resource",
+    "image",
+    "message",
+    "resource_contents",
+    "resource_link",
+    "roots",
+    "sampling",
+    "text",
+]

@@ -1,0 +1,240 @@
+"""The context a tool, resource or prompt function may ask for by annotating a parameter.
+
+``Context`` hides which era the client speaks. Asking the client for input is one call,
+``await ctx.ask(...)`` (or ``elicit``/``sample``/``list_roots``):
+
+- handshake era: a real server-to-client request goes out on the request's SSE stream and
+  the reply comes back through the key-value store, on whichever replica it lands;
+- 2026-07-28: the call ends with an ``input_required`` result (MRTR); when the client
+  retries with the answers, the function runs again from the top and this time ``ask``
+  returns them. Answers from earlier rounds and ``ctx.state`` travel sealed in
+  ``requestState``, so any replica can serve the next round.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from .errors import missing_capability
+from .principal import ANONYMOUS, Principal
+from .versions import Era
+
+LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+LOG_LEVELS: tuple[str, ...] = (
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency",
+)
+
+
+class Channel(Protocol):
+    """The transport's side of a running request: where notifications and
+    server-to-client requests go. The protocol core never touches HTTP itself."""
+
+    async def notify(self, method: str, params: dict[str, Any]) -> None: ...
+
+    async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    """Everything the core knows about one request, gathered by the transport."""
+
+    era: Era
+    protocol_version: str
+    client_capabilities: dict[str, Any] = field(default_factory=dict)
+    client_info: dict[str, Any] | None = None
+    log_level: str | None = None
+    principal: Principal = ANONYMOUS
+    session_id: str | None = None
+
+
+# ----- input requests (elicitation, sampling, roots) --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputRequest:
+    method: str
+    params: dict[str, Any]
+    capability: str
+
+    def wire(self) -> dict[str, Any]:
+        return {"method": self.method, "params": self.params}
+
+
+def elicitation(message: str, schema: Mapping[str, Any] | type) -> InputRequest:
+    """Ask the user to fill a form. ``schema`` is a flat JSON Schema object or a pydantic model."""
+    requested = _schema_of(schema)
+    return InputRequest(
+        "elicitation/create",
+        {"mode": "form", "message": message, "requestedSchema": requested},
+        "elicitation",
+    )
+
+
+def sampling(
+    prompt: str | list[dict[str, Any]],
+    *,
+    max_tokens: int,
+    system_prompt: str | None = None,
+    **params: Any,
+) -> InputRequest:
+    """Ask the client's model for a completion."""
+    messages = (
+        [{"role": "user", "content": {"type": "text", "text": prompt}}]
+        if isinstance(prompt, str)
+        else prompt
+    )
+    body: dict[str, Any] = {"messages": messages, "maxTokens": max_tokens, **params}
+    if system_prompt is not None:
+        body["systemPrompt"] = system_prompt
+    return InputRequest("sampling/createMessage", body, "sampling")
+
+
+def roots() -> InputRequest:
+    """Ask the client for its filesystem roots."""
+    return InputRequest("roots/list", {}, "roots")
+
+
+def _schema_of(schema: Mapping[str, Any] | type) -> dict[str, Any]:
+    if isinstance(schema, type):
+        from pydantic import TypeAdapter
+
+        generated = TypeAdapter(schema).json_schema()
+        generated.pop("title", None)
+        return generated
+    return dict(schema)
+
+
+class InputRequired(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by ``Context.ask`` in the 2026-07-28 era; the core turns it into MRTR."""
+
+    def __init__(self, requests: dict[str, InputRequest]) -> None:
+        super().__init__("input required")
+        self.requests = requests
+
+
+# ----- the context -----------------------------------------------------------------------
+
+
+class Context:
+    """Per-call context. Annotate a parameter with ``Context`` to receive it."""
+
+    def __init__(
+        self,
+        info: RequestInfo,
+        channel: Channel,
+        *,
+        request_id: Any = None,
+        progress_token: Any = None,
+        answers: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        self.request = info
+        self.request_id = request_id
+        self.state: dict[str, Any] = state if state is not None else {}
+        self.answers: dict[str, Any] = answers if answers is not None else {}
+        self._channel = channel
+        self._progress_token = progress_token
+        self._asked = 0
+
+    # -- identity and client -----------------------------------------------------------
+    @property
+    def principal(self) -> Principal:
+        return self.request.principal
+
+    @property
+    def era(self) -> Era:
+        return self.request.era
+
+    @property
+    def protocol_version(self) -> str:
+        return self.request.protocol_version
+
+    @property
+    def client_info(self) -> dict[str, Any] | None:
+        return self.request.client_info
+
+    def client_supports(self, capability: str) -> bool:
+        return capability in self.request.client_capabilities
+
+    # -- notifications -----------------------------------------------------------------
+    async def progress(
+        self, progress: float, total: float | None = None, message: str | None = None
+    ) -> None:
+        """Report progress; a no-op unless the client sent a progress token."""
+        if self._progress_token is None:
+            return
+        params: dict[str, Any] = {"progressToken": self._progress_token, "progress": progress}
+        if total is not None:
+            params["total"] = total
+        if message is not None:
+            params["message"] = message
+        await self._channel.notify("notifications/progress", params)
+
+    async def log(self, level: LogLevel, data: Any, *, logger: str | None = None) -> None:
+        """Send a log message to the client, if it asked for this level or above."""
+        floor = self.request.log_level
+        if floor is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(floor):
+            return
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        await self._channel.notify("notifications/message", params)
+
+    async def debug(self, data: Any) -> None:
+        await self.log("debug", data)
+
+    async def info(self, data: Any) -> None:
+        await self.log("info", data)
+
+    async def warning(self, data: Any) -> None:
+        await self.log("warning", data)
+
+    async def error(self, data: Any) -> None:
+        await self.log("error", data)
+
+    # -- asking the client for input ---------------------------------------------------
+    async def ask(self, requests: Mapping[str, InputRequest]) -> dict[str, Any]:
+        """Ask the client for several inputs at once; returns the results by key.
+
+        Raises ``MCPError`` (-32021) if the client did not declare a capability it needs:
+        check ``client_supports`` first to degrade gracefully.
+        """
+        lacking = {r.capability: {} for r in requests.values() if not self.client_supports(r.capability)}
+        if lacking:
+            raise missing_capability(lacking)
+        missing = {key: r for key, r in requests.items() if key not in self.answers}
+        if missing and self.request.era == "modern":
+            raise InputRequired(missing)
+        for key, request in missing.items():
+            self.answers[key] = await self._channel.request(request.method, request.params)
+        return {key: self.answers[key] for key in requests}
+
+    async def _ask_one(self, request: InputRequest, key: str | None) -> dict[str, Any]:
+        if key is None:
+            self._asked += 1
+            key = f"{request.method.split('/')[0]}-{self._asked}"
+        answers = await self.ask({key: request})
+        result: dict[str, Any] = answers[key]
+        return result
+
+    async def elicit(
+        self, message: str, schema: Mapping[str, Any] | type, *, key: str | None = None
+    ) -> dict[str, Any]:
+        """Ask the user; returns the ElicitResult (``action`` and, if accepted, ``content``)."""
+        return await self._ask_one(elicitation(message, schema), key)
+
+    async def sample(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        max_tokens: int,
+        key: str | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Ask the client's model; returns the CreateMessageResult."""
+        return await self._ask_one(sampling(prompt, max_tokens=max_tokens, **params), key)
+
+    async def list_roots(self, *, key: str | None = None) -> list[dict[str, Any]]:
+        result = await self._ask_one(roots(), key)
+        listed: list[dict[str, Any]] = result.get("roots", [])
+        return listed

@@ -1,0 +1,62 @@
+"""Prompts: a function whose string arguments fill in a list of messages."""
+
+from collections.abc import Callable
+from typing import Any
+
+from .content import is_content, message, text
+from .context import Context
+from .signature import FunctionSignature
+from .tools import check_name
+
+
+class Prompt:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = check_name(name or fn.__name__, "prompt")
+        self.signature = FunctionSignature(fn, name=self.name)
+        properties = self.signature.input_schema.get("properties", {})
+        required = self.signature.required()
+        arguments = []
+        for arg in self.signature.parameters:
+            entry: dict[str, Any] = {"name": arg, "required": arg in required}
+            if "description" in properties.get(arg, {}):
+                entry["description"] = properties[arg]["description"]
+            arguments.append(entry)
+        self.definition: dict[str, Any] = {"name": self.name, "arguments": arguments}
+        self.description = description if description is not None else (fn.__doc__ or None)
+        if title:
+            self.definition["title"] = title
+        if self.description:
+            self.definition["description"] = self.description.strip()
+        if meta:
+            self.definition["_meta"] = meta
+
+    async def render(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        kwargs = self.signature.bind(arguments, ctx)
+        value = await self.signature.call(kwargs)
+        result: dict[str, Any] = {"messages": to_messages(value)}
+        if self.description:
+            result["description"] = self.description.strip()
+        return result
+
+
+def to_messages(value: Any) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list | tuple) else [value]
+    messages = []
+    for item in items:
+        if isinstance(item, dict) and "role" in item and "content" in item:
+            messages.append(item)
+        elif isinstance(item, str):
+            messages.append(message("user", item))
+        elif is_content(item):
+            messages.append(message("user", item))
+        else:
+            messages.append(message("user", text(str(item))))
+    return messages

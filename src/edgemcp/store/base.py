@@ -1,0 +1,52 @@
+"""The key-value interface every piece of shared state goes through.
+
+Like an httpx transport: a small Protocol with swappable backends. Backends speak bytes
+and plain string keys; ``Keyspace`` adds per-app namespacing and msgpack on top.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend guarantees, so features can refuse a store that cannot serve them
+    at start-up rather than at the first request."""
+
+    consistency: Literal["strong", "eventual"]
+    atomic: bool  # incr and compare_and_set are atomic across replicas
+    pubsub: bool  # publish reaches subscribers at once (else: poll)
+    min_ttl: float = 0.0  # seconds; shorter TTLs are rounded up to this
+
+
+class StoreError(Exception):
+    """The store cannot be reached or refused an operation. Callers map it to 503."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    capabilities: Capabilities
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Store ``value``; ``ttl`` in seconds, ``None`` for no expiry."""
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Add ``amount`` to an integer counter; ``ttl`` applies when the key is created."""
+
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, ttl: float | None = None
+    ) -> bool:
+        """Set ``value`` only if the current value is ``expected`` (``None``: absent)."""
+
+    async def publish(self, channel: str, message: bytes) -> None: ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """Messages published on ``channel`` after the context is entered."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,41 @@
+"""A store seen through one app's namespace, with msgpack values."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgpack
+
+from .base import Store
+
+
+class Keyspace:
+    def __init__(self, store: Store, namespace: str) -> None:
+        self.store = store
+        self.prefix = f"edgemcp:{namespace}:"
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    async def get(self, name: str) -> Any:
+        raw = await self.store.get(self.prefix + name)
+        return None if raw is None else msgpack.unpackb(raw)
+
+    async def set(self, name: str, value: Any, ttl: float | None = None) -> None:
+        await self.store.set(self.prefix + name, msgpack.packb(value), ttl)
+
+    async def delete(self, name: str) -> None:
+        await self.store.delete(self.prefix + name)
+
+    async def publish(self, channel: str, value: Any) -> None:
+        await self.store.publish(self.prefix + channel, msgpack.packb(value))
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Any]]:
+        async with self.store.subscribe(self.prefix + channel) as raw:
+
+            async def decoded() -> AsyncIterator[Any]:
+                async for message in raw:
+                    yield msgpack.unpackb(message)
+
+            yield decoded()

@@ -1,0 +1,90 @@
+"""In-process store for development and tests: one process, TTLs honoured, instant pub/sub."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from .base import Capabilities
+
+
+class MemoryStore:
+    capabilities = Capabilities(consistency="strong", atomic=True, pubsub=True)
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[bytes, float | None]] = {}
+        self._channels: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self._writes = 0
+
+    def _live(self, key: str) -> bytes | None:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires is not None and expires <= time.monotonic():
+            del self._data[key]
+            return None
+        return value
+
+    def _put(self, key: str, value: bytes, ttl: float | None) -> None:
+        self._data[key] = (value, None if ttl is None else time.monotonic() + ttl)
+        self._writes += 1
+        if self._writes % 1024 == 0:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:
+            del self._data[key]
+
+    async def get(self, key: str) -> bytes | None:
+        return self._live(key)
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        self._put(key, value, ttl)
+
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        current = self._live(key)
+        if current is None:
+            number = amount
+            self._put(key, str(number).encode(), ttl)
+        else:
+            number = int(current) + amount
+            self._data[key] = (str(number).encode(), self._data[key][1])
+        return number
+
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, ttl: float | None = None
+    ) -> bool:
+        if self._live(key) != expected:
+            return False
+        self._put(key, value, ttl)
+        return True
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        for queue in self._channels.get(channel, ()):
+            queue.put_nowait(message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._channels.setdefault(channel, set()).add(queue)
+
+        async def messages() -> AsyncIterator[bytes]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield messages()
+        finally:
+            subscribers = self._channels.get(channel)
+            if subscribers is not None:
+                subscribers.discard(queue)
+                if not subscribers:
+                    del self._channels[channel]
+
+    async def aclose(self) -> None:
+        self._data.clear()
