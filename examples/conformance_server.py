@@ -341,6 +341,54 @@ async def test_trigger_prompt_change() -> str:
     return "Prompt list change notified"
 
 
+@mcp.tool()
+async def test_streaming_elicitation(ctx: Context) -> str:
+    """Streams progress, then asks for input: as MRTR in 2026-07-28, never a request on the stream."""
+    await ctx.progress(0, 1, "starting")
+    answer = await ctx.elicit("What is your name?", NAME_FORM, key="user_name")
+    return f"Hello, {(answer.get('content') or {}).get('name')}!"
+
+
+@mcp.tool()
+async def test_logging_tool(ctx: Context) -> str:
+    """Logs at every level; clients only see what their logLevel asks for."""
+    await ctx.debug("debug message")
+    await ctx.info("info message")
+    await ctx.warning("warning message")
+    return "logged"
+
+
+JSON_SCHEMA_2020_12 = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
+
+
+@mcp.tool(input_schema=JSON_SCHEMA_2020_12, read_only=True)
+def json_schema_2020_12_tool(name: str | None = None, contactMethod: str | None = None) -> str:  # noqa: N803
+    """Tool with JSON Schema 2020-12 features"""
+    return f"name={name}, contactMethod={contactMethod}"
+
+
 # ----- resources ------------------------------------------------------------------------
 
 
@@ -390,7 +438,7 @@ def test_prompt_with_arguments(
 
 @mcp.prompt()
 def test_prompt_with_embedded_resource(
-    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],  # noqa: N803 - wire name
+    resourceUri: Annotated[str, Field(description="URI of the resource to embed")],
 ) -> list[dict[str, Any]]:
     """A prompt that embeds a resource."""
     return [

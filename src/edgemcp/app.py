@@ -104,6 +104,7 @@ class EdgeMCP:
         idempotent: bool | None = None,
         open_world: bool | None = None,
         structured_output: bool | None = None,
+        input_schema: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Callable[[F], F]: ...
@@ -138,7 +139,7 @@ class EdgeMCP:
     ) -> Callable[[F], F]:
         """Expose a function as a resource at ``uri``, or at every URI a template like
         ``notes://{id}`` matches (the variables become keyword arguments)."""
-        options = {"name": name, "title": title, "description": description,
+        options: dict[str, Any] = {"name": name, "title": title, "description": description,
                    "mime_type": mime_type, "cache_ttl": cache_ttl, "cache_scope": cache_scope,
                    "meta": meta}
 

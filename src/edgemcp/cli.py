@@ -28,7 +28,7 @@ def dev(target: str, host: str, port: int, reload: bool) -> None:
     factory = False
     if hasattr(app_object, "asgi"):
         # An EdgeMCP instance: serve its ASGI app.
-        target = f"edgemcp.cli:_dev_app"
+        target = "edgemcp.cli:_dev_app"
         os.environ["EDGEMCP_DEV_TARGET"] = f"{module_name}:{attribute or 'app'}"
         factory = True
     print(f"edgemcp: MCP endpoint at http://{host}:{port}/mcp  (Ctrl+C to stop)", flush=True)

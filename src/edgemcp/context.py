@@ -104,7 +104,7 @@ def _schema_of(schema: Mapping[str, Any] | type) -> dict[str, Any]:
     return dict(schema)
 
 
-class InputRequired(Exception):  # noqa: N818 - a signal, not an error
+class InputRequired(Exception):
     """Raised by ``Context.ask`` in the 2026-07-28 era; the core turns it into MRTR."""
 
     def __init__(self, requests: dict[str, InputRequest]) -> None:
@@ -199,7 +199,7 @@ class Context:
         Raises ``MCPError`` (-32021) if the client did not declare a capability it needs:
         check ``client_supports`` first to degrade gracefully.
         """
-        lacking = {r.capability: {} for r in requests.values() if not self.client_supports(r.capability)}
+        lacking: dict[str, Any] = {r.capability: {} for r in requests.values() if not self.client_supports(r.capability)}
         if lacking:
             raise missing_capability(lacking)
         missing = {key: r for key, r in requests.items() if key not in self.answers}

@@ -53,9 +53,7 @@ def to_messages(value: Any) -> list[dict[str, Any]]:
     for item in items:
         if isinstance(item, dict) and "role" in item and "content" in item:
             messages.append(item)
-        elif isinstance(item, str):
-            messages.append(message("user", item))
-        elif is_content(item):
+        elif isinstance(item, str) or is_content(item):
             messages.append(message("user", item))
         else:
             messages.append(message("user", text(str(item))))

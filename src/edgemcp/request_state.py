@@ -21,7 +21,7 @@ def request_digest(method: str, target: str, arguments: dict[str, Any]) -> str:
 
 class RequestStateSealer:
     def __init__(self, secret: str | bytes, max_age: float = 900.0) -> None:
-        self.max_age = max_age
+        self.max_age = int(max_age)
         self._serializer = URLSafeTimedSerializer(secret, salt="edgemcp.requestState")
 
     def seal(

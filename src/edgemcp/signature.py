@@ -58,7 +58,7 @@ class FunctionSignature:
             default = ... if param.default is param.empty else param.default
             fields[param.name] = (annotation, default)
             self.parameters.append(param.name)
-        self.model: type[BaseModel] = pydantic.create_model(  # type: ignore[call-overload]
+        self.model: type[BaseModel] = pydantic.create_model(
             f"{name}_arguments", __config__=_ARGUMENTS_CONFIG, **fields
         )
         self.input_schema = _clean(self.model.model_json_schema(schema_generator=_Schema))
@@ -106,7 +106,7 @@ class OutputSchema:
     @classmethod
     def for_return(cls, return_type: Any) -> "OutputSchema | None":
         origin = typing.get_origin(return_type) or return_type
-        if return_type in _UNSTRUCTURED or origin in (list, dict) and _is_content_list(return_type):
+        if _unstructured(return_type):
             return None
         if isinstance(origin, type) and origin.__module__.startswith("edgemcp"):
             return None  # ToolResult and friends describe themselves.
@@ -124,10 +124,14 @@ def _is_context(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, Context)
 
 
-def _is_content_list(return_type: Any) -> bool:
-    # list[dict] / list[Any] are content lists, not data with a schema.
-    args = typing.get_args(return_type)
-    return not args or all(a in _UNSTRUCTURED for a in args)
+def _unstructured(tp: Any) -> bool:
+    """Strings, content dicts and lists of them: returns that are content, not data.
+    ``dict[str, Any]`` counts as content (a helper's block); ``dict[str, int]`` is data."""
+    if tp in _UNSTRUCTURED:
+        return True
+    if typing.get_origin(tp) in (list, dict, tuple):
+        return all(_unstructured(arg) for arg in typing.get_args(tp))
+    return False
 
 
 def _describe(exc: pydantic.ValidationError) -> str:

@@ -84,6 +84,7 @@ class Tool:
         idempotent: bool | None = None,
         open_world: bool | None = None,
         structured_output: bool | None = None,
+        input_schema: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
@@ -95,6 +96,11 @@ class Tool:
         self.placement: Placement = placement
         self.cache = CachePolicy.from_seconds(cache_ttl, cache_scope)
         self.signature = FunctionSignature(fn, name=self.name)
+        # An explicit schema is advertised as given (for JSON Schema features type hints
+        # cannot express); the signature still validates the parameters it names.
+        self.input_schema = input_schema if input_schema is not None else self.signature.input_schema
+        if self.input_schema.get("type") != "object":
+            raise ValueError(f"tool {self.name}: inputSchema must have type 'object'")
         self.output = (
             OutputSchema.for_return(self.signature.return_type)
             if structured_output is not False
@@ -114,7 +120,7 @@ class Tool:
         self.definition = self._definition()
 
     def _definition(self) -> dict[str, Any]:
-        tool: dict[str, Any] = {"name": self.name, "inputSchema": self.signature.input_schema}
+        tool: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}
         if self.title:
             tool["title"] = self.title
         if self.description:
@@ -133,7 +139,7 @@ class Tool:
     def header_params(self) -> dict[str, tuple[str, ...]]:
         """``x-mcp-header`` names mapped to the property path they mirror (lower-cased name)."""
         found: dict[str, tuple[str, ...]] = {}
-        _collect_headers(self.signature.input_schema, (), found)
+        _collect_headers(self.input_schema, (), found)
         return found
 
     async def call(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -158,7 +164,7 @@ class Tool:
     def to_result(self, value: Any) -> dict[str, Any]:
         if isinstance(value, ToolResult):
             return value.wire()
-        if self.output is not None:
+        if self.output is not None and not _looks_like_content(value):
             structured = self.output.structured(value)
             return {
                 "content": [text(json.dumps(structured, ensure_ascii=False))],
@@ -177,6 +183,12 @@ def to_content(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list | tuple) and all(isinstance(v, str) or is_content(v) for v in value):
         return [text(v) if isinstance(v, str) else v for v in value]
     return [text(json.dumps(value, ensure_ascii=False, default=str))]
+
+
+def _looks_like_content(value: Any) -> bool:
+    return is_content(value) or (
+        isinstance(value, list) and bool(value) and all(is_content(v) for v in value)
+    )
 
 
 def _is_control_flow(exc: Exception) -> bool:

@@ -103,6 +103,7 @@ class Headers:
         self.duplicated: set[str] = set()
         for key, value in raw:
             name = key.decode("latin-1").lower()
+            value = value.strip(b" \t")  # RFC 9110 5.5: OWS is not part of the value
             if name in self.values:
                 if name.startswith("mcp-"):
                     self.duplicated.add(name)
@@ -126,7 +127,7 @@ def _decode_header_value(value: str) -> str:
             return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise header_mismatch("invalid base64 header value") from None
-    if any(ord(c) < 0x20 and c != "\t" or ord(c) > 0x7E for c in value):
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value):
         raise header_mismatch("header value has invalid characters")
     return value
 
