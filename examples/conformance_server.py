@@ -384,7 +384,7 @@ JSON_SCHEMA_2020_12 = {
 
 
 @mcp.tool(input_schema=JSON_SCHEMA_2020_12, read_only=True)
-def json_schema_2020_12_tool(name: str | None = None, contactMethod: str | None = None) -> str:  # noqa: N803
+def json_schema_2020_12_tool(name: str | None = None, contactMethod: str | None = None) -> str:
     """Tool with JSON Schema 2020-12 features"""
     return f"name={name}, contactMethod={contactMethod}"
 
