@@ -5,6 +5,7 @@ Pydantic does the real work: a model built from the signature gives the JSON Sch
 """
 
 import inspect
+import logging
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -112,7 +113,11 @@ class OutputSchema:
             return None  # ToolResult and friends describe themselves.
         try:
             return cls(return_type)
-        except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError):
+        except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError, TypeError) as exc:
+            logging.getLogger("edgemcp").warning(
+                "return type %r has no JSON Schema (%s); results will be unstructured",
+                return_type, type(exc).__name__,
+            )
             return None
 
     def structured(self, value: Any) -> dict[str, Any]:
