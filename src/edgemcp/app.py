@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from .mailbox import Mailbox
 from .prompts import Prompt
 from .request_state import RequestStateSealer
 from .resources import Resource, ResourceTemplate, is_template
@@ -33,6 +34,7 @@ class Runtime:
     keyspace: Keyspace
     sessions: Sessions
     sealer: RequestStateSealer
+    mailbox: Mailbox
 
 
 class EdgeMCP:
@@ -238,6 +240,7 @@ class EdgeMCP:
             keyspace=keyspace,
             sessions=Sessions(keyspace, secret, self.session_ttl),
             sealer=RequestStateSealer(secret, self.request_state_ttl),
+            mailbox=Mailbox(keyspace),
         )
 
     def asgi(self, path: str = "/mcp") -> "ASGIApp":

@@ -61,6 +61,8 @@ LIST_FILTERS = {
     "resourcesListChanged": "resources",
 }
 KEEPALIVE_SECONDS = 15.0
+CANCEL_WATCH_AFTER = 0.2
+MAX_CALL_SECONDS = 3600.0
 
 
 class Disconnected(Exception):
@@ -200,16 +202,10 @@ class ResponseChannel:
         if self.session is None:
             raise MCPError(INVALID_REQUEST, f"{method} needs a handshake-era session")
         request_id = f"edgemcp-{secrets.token_urlsafe(12)}"
-        keyspace = self.transport.app.runtime.keyspace
-        key = f"reply:{self.session.id}:{request_id}"
-        async with keyspace.subscribe(key) as replies:
+        mailbox = self.transport.app.runtime.mailbox
+        async with mailbox.expect(f"reply:{self.session.id}:{request_id}") as receive:
             await self.emit({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-            reply = await keyspace.get(key)
-            if reply is None:
-                reply = await asyncio.wait_for(
-                    anext(aiter(replies)), timeout=self.transport.app.reply_timeout
-                )
-        await keyspace.delete(key)
+            reply = await receive(self.transport.app.reply_timeout)
         if "error" in reply:
             error = reply["error"] if isinstance(reply["error"], dict) else {}
             raise MCPError(int(error.get("code", INTERNAL_ERROR)),
@@ -450,36 +446,46 @@ class StreamableHTTP:
         kinds = {LIST_FILTERS[k] for k in accepted if k in LIST_FILTERS}
         tag = {SUBSCRIPTION_ID: request_id}
         keyspace = self.app.runtime.keyspace
+        started = False
         try:
             async with keyspace.subscribe("changes") as changes:
                 await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                started = True
                 await send({"type": "http.response.body", "more_body": True, "body": event({
                     "jsonrpc": "2.0", "method": "notifications/subscriptions/acknowledged",
                     "params": {"_meta": tag, "notifications": accepted},
                 })})
-                disconnect = asyncio.ensure_future(_wait_disconnect(receive))
-                iterator = aiter(changes)
-                try:
-                    while not disconnect.done():
-                        change = asyncio.ensure_future(anext(iterator))
-                        done, _ = await asyncio.wait((change, disconnect), timeout=KEEPALIVE_SECONDS,
-                                                     return_when=asyncio.FIRST_COMPLETED)
-                        if change not in done:
-                            change.cancel()
-                            if not disconnect.done():
-                                await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
-                            continue
-                        note = _change_notification(change.result(), kinds, accepted)
-                        if note is not None:
-                            note["params"]["_meta"] = tag
-                            await send({"type": "http.response.body", "body": event(note), "more_body": True})
-                finally:
-                    disconnect.cancel()
+                await self._relay_changes(changes, kinds, accepted, tag, receive, send)
         except StoreError:
-            raise HTTPError(503, MCPError(INTERNAL_ERROR, "state store unreachable"), request_id) from None
+            if not started:
+                raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable"),
+                                request_id) from None
+            log.warning("listen stream ended: the store connection dropped")
         except OSError:
             return  # client went away
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _relay_changes(self, changes: Any, kinds: set[str], accepted: dict[str, Any],
+                             tag: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Forward change notifications the client opted into, until it disconnects."""
+        disconnect = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            while not disconnect.done():
+                change = asyncio.ensure_future(changes.get())
+                done, _ = await asyncio.wait((change, disconnect), timeout=KEEPALIVE_SECONDS,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if change not in done:
+                    change.cancel()
+                    await asyncio.gather(change, return_exceptions=True)
+                    if not disconnect.done():
+                        await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    continue
+                note = _change_notification(change.result(), kinds, accepted)
+                if note is not None:
+                    note["params"]["_meta"] = tag
+                    await send({"type": "http.response.body", "body": event(note), "more_body": True})
+        finally:
+            disconnect.cancel()
 
     # -- handshake era (2024-11-05 … 2025-11-25) -------------------------------------------
     async def _session(self, headers: Headers, request_id: Any = None) -> Session:
@@ -515,15 +521,11 @@ class StreamableHTTP:
                            session.client_capabilities, session.client_info, session.log_level,
                            ANONYMOUS, session.id)
         channel = ResponseChannel(self, send, session, [])
-        keyspace = self.app.runtime.keyspace
         task = asyncio.ensure_future(self.core.handle(message, info, channel))
-        async with keyspace.subscribe(f"cancel:{session.id}:{json.dumps(request_id)}") as cancels:
-            cancelled = asyncio.ensure_future(anext(aiter(cancels)))
-            await asyncio.wait((task, cancelled), return_when=asyncio.FIRST_COMPLETED)
-            cancelled.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        # Most calls end quickly; only a call still running after a moment watches for
+        # a notifications/cancelled, which may arrive at any replica.
+        await asyncio.wait((task,), timeout=CANCEL_WATCH_AFTER)
+        if not task.done() and await self._cancelled_while(task, session, request_id):
             await channel.finish(error_response(request_id, MCPError(INVALID_REQUEST, "Request cancelled")), 200)
             return
         response, status = task.result()
@@ -535,6 +537,23 @@ class StreamableHTTP:
                 response = error_response(request_id, MCPError(INTERNAL_ERROR, "state store unreachable"))
                 status = 503
         await channel.finish(response, status)
+
+    async def _cancelled_while(self, task: "asyncio.Future[Any]", session: Session, request_id: Any) -> bool:
+        """Wait for ``task``; True if a cancellation for it arrived first (it is cancelled)."""
+        key = f"cancel:{session.id}:{json.dumps(request_id)}"
+        try:
+            async with self.app.runtime.mailbox.expect(key) as receive:
+                cancelled = asyncio.ensure_future(receive(MAX_CALL_SECONDS))
+                await asyncio.wait((task, cancelled), return_when=asyncio.FIRST_COMPLETED)
+                cancelled.cancel()
+                await asyncio.gather(cancelled, return_exceptions=True)
+        except StoreError:
+            await asyncio.wait((task,))  # cannot watch: let the call finish
+        if task.done():
+            return False
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return True
 
     async def _initialize(self, message: dict[str, Any], params: dict[str, Any], send: Send) -> None:
         info = RequestInfo("handshake", HEADERLESS_DEFAULT)
@@ -560,8 +579,8 @@ class StreamableHTTP:
     async def _cancel(self, session: Session, params: dict[str, Any]) -> None:
         request_id = params.get("requestId")
         if isinstance(request_id, str | int):
-            await self.app.runtime.keyspace.publish(
-                f"cancel:{session.id}:{json.dumps(request_id)}", {"reason": params.get("reason")}
+            await self.app.runtime.mailbox.deliver(
+                f"cancel:{session.id}:{json.dumps(request_id)}", True, MAX_CALL_SECONDS
             )
 
     async def _client_reply(self, headers: Headers, message: dict[str, Any], send: Send) -> None:
@@ -574,11 +593,13 @@ class StreamableHTTP:
         if not isinstance(request_id, str) or not request_id.startswith("edgemcp-"):
             await send_empty(send, 202)  # not ours: nothing is waiting for it
             return
-        keyspace = self.app.runtime.keyspace
-        key = f"reply:{session.id}:{request_id}"
         reply = {k: message[k] for k in ("result", "error") if k in message}
-        await keyspace.set(key, reply, self.app.reply_timeout)
-        await keyspace.publish(key, reply)
+        try:
+            await self.app.runtime.mailbox.deliver(
+                f"reply:{session.id}:{request_id}", reply, self.app.reply_timeout
+            )
+        except StoreError:
+            raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable")) from None
         await send_empty(send, 202)
 
     async def _delete(self, headers: Headers, send: Send) -> None:

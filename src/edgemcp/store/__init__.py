@@ -2,16 +2,23 @@
 
 from urllib.parse import urlsplit
 
-from .base import Capabilities, Store, StoreError
+from .base import Capabilities, Store, StoreError, Subscription
 from .keyspace import Keyspace
 from .memory import MemoryStore
 
-__all__ = ["Capabilities", "Keyspace", "MemoryStore", "Store", "StoreError", "open_store"]
+__all__ = [
+    "Capabilities", "Keyspace", "MemoryStore", "Store", "StoreError", "Subscription", "open_store",
+]
 
 
 def open_store(url: str) -> Store:
-    """A store for ``url``: ``memory://`` (one process, for development)."""
+    """A store for ``url``: ``memory://`` (one process, for development), ``redis://``,
+    ``rediss://`` or ``redis+cluster://`` (needs the ``redis`` extra)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore()
-    raise ValueError(f"unknown store URL scheme {scheme!r}: expected memory://")
+    if scheme in ("redis", "rediss", "redis+cluster", "unix"):
+        from .redis import RedisStore
+
+        return RedisStore(url)
+    raise ValueError(f"unknown store URL scheme {scheme!r}: expected memory:// or redis://")

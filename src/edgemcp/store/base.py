@@ -4,7 +4,7 @@ Like an httpx transport: a small Protocol with swappable backends. Backends spea
 and plain string keys; ``Keyspace`` adds per-app namespacing and msgpack on top.
 """
 
-from collections.abc import AsyncIterator
+import asyncio
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
@@ -23,6 +23,23 @@ class Capabilities:
 
 class StoreError(Exception):
     """The store cannot be reached or refused an operation. Callers map it to 503."""
+
+
+class Subscription:
+    """Messages on one channel, in order. ``get`` is safe to cancel (for timeouts)."""
+
+    CLOSED = object()
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def get(self) -> bytes:
+        item = await self.queue.get()
+        if item is Subscription.CLOSED:
+            self.queue.put_nowait(item)  # stays closed for later calls
+            raise StoreError("subscription lost: the store connection dropped")
+        assert isinstance(item, bytes)
+        return item
 
 
 @runtime_checkable
@@ -46,7 +63,7 @@ class Store(Protocol):
 
     async def publish(self, channel: str, message: bytes) -> None: ...
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         """Messages published on ``channel`` after the context is entered."""
 
     async def aclose(self) -> None: ...

@@ -6,7 +6,15 @@ from typing import Any
 
 import msgpack
 
-from .base import Store
+from .base import Store, Subscription
+
+
+class DecodedSubscription:
+    def __init__(self, raw: Subscription) -> None:
+        self.raw = raw
+
+    async def get(self) -> Any:
+        return msgpack.unpackb(await self.raw.get())
 
 
 class Keyspace:
@@ -31,11 +39,6 @@ class Keyspace:
         await self.store.publish(self.prefix + channel, msgpack.packb(value))
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Any]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[DecodedSubscription]:
         async with self.store.subscribe(self.prefix + channel) as raw:
-
-            async def decoded() -> AsyncIterator[Any]:
-                async for message in raw:
-                    yield msgpack.unpackb(message)
-
-            yield decoded()
+            yield DecodedSubscription(raw)

@@ -1,11 +1,10 @@
 """In-process store for development and tests: one process, TTLs honoured, instant pub/sub."""
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from .base import Capabilities
+from .base import Capabilities, Subscription
 
 
 class MemoryStore:
@@ -13,7 +12,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
-        self._channels: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self._channels: dict[str, set[Subscription]] = {}
         self._writes = 0
 
     def _live(self, key: str) -> bytes | None:
@@ -65,24 +64,19 @@ class MemoryStore:
         return True
 
     async def publish(self, channel: str, message: bytes) -> None:
-        for queue in self._channels.get(channel, ()):
-            queue.put_nowait(message)
+        for subscription in self._channels.get(channel, ()):
+            subscription.queue.put_nowait(message)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._channels.setdefault(channel, set()).add(queue)
-
-        async def messages() -> AsyncIterator[bytes]:
-            while True:
-                yield await queue.get()
-
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription()
+        self._channels.setdefault(channel, set()).add(subscription)
         try:
-            yield messages()
+            yield subscription
         finally:
             subscribers = self._channels.get(channel)
             if subscribers is not None:
-                subscribers.discard(queue)
+                subscribers.discard(subscription)
                 if not subscribers:
                     del self._channels[channel]
 

@@ -1,0 +1,193 @@
+"""Redis (or Valkey) through the ``redis`` asyncio client: strong, atomic, instant pub/sub.
+
+``redis://host:port/db`` is one server; ``redis+cluster://host:port`` a cluster. Every
+script touches exactly one key, so each runs on that key's shard. Pub/sub goes through one
+connection per process: subscriptions are multiplexed over it by a single reader task,
+so a waiting call costs a SUBSCRIBE, not a connection.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .base import Capabilities, StoreError, Subscription
+
+try:
+    import redis.asyncio as aioredis
+    from redis.asyncio.cluster import RedisCluster
+    from redis.exceptions import RedisError
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("the Redis store needs the redis extra: pip install 'edgemcp[redis]'") from exc
+
+# INCRBY that sets the TTL only when it creates the key, atomically.
+_INCR = """
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if value == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return value
+"""
+# SET only if the current value is ARGV[1] (ARGV[3] == '1' means: only if absent).
+_CAS = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[3] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[1] then
+  return 0
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+def _ms(ttl: float | None) -> int:
+    return 0 if ttl is None else max(1, int(ttl * 1000))
+
+
+class RedisStore:
+    capabilities = Capabilities(consistency="strong", atomic=True, pubsub=True)
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+        if url.startswith("redis+cluster://"):
+            self.client: Any = RedisCluster.from_url("redis://" + url[len("redis+cluster://"):], **options)
+        else:
+            self.client = aioredis.from_url(url, **options)
+        self._incr = self.client.register_script(_INCR)
+        self._cas = self.client.register_script(_CAS)
+        self._hub: _PubSubHub | None = None
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value: bytes | None = await self.client.get(key)
+        except RedisError as exc:
+            raise StoreError(f"redis get failed: {type(exc).__name__}") from exc
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        try:
+            await self.client.set(key, value, px=_ms(ttl) or None)
+        except RedisError as exc:
+            raise StoreError(f"redis set failed: {type(exc).__name__}") from exc
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.client.delete(key)
+        except RedisError as exc:
+            raise StoreError(f"redis delete failed: {type(exc).__name__}") from exc
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        try:
+            return int(await self._incr(keys=[key], args=[amount, _ms(ttl)]))
+        except RedisError as exc:
+            raise StoreError(f"redis incr failed: {type(exc).__name__}") from exc
+
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, ttl: float | None = None
+    ) -> bool:
+        absent = "1" if expected is None else "0"
+        try:
+            done = await self._cas(keys=[key], args=[expected or b"", value, absent, _ms(ttl)])
+        except RedisError as exc:
+            raise StoreError(f"redis compare_and_set failed: {type(exc).__name__}") from exc
+        return bool(done)
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        try:
+            await self.client.publish(channel, message)
+        except RedisError as exc:
+            raise StoreError(f"redis publish failed: {type(exc).__name__}") from exc
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        loop = asyncio.get_running_loop()
+        if self._hub is None or self._hub.loop is not loop:
+            self._hub = _PubSubHub(self.client, loop)
+        subscription = Subscription()
+        await self._hub.add(channel, subscription)
+        try:
+            yield subscription
+        finally:
+            await self._hub.remove(channel, subscription)
+
+    async def aclose(self) -> None:
+        if self._hub is not None:
+            await self._hub.close()
+        await self.client.aclose()
+
+
+class _PubSubHub:
+    """One pub/sub connection per process and event loop, shared by every subscriber."""
+
+    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        self.loop = loop
+        self.pubsub: Any = None
+        self.queues: dict[str, set[Subscription]] = {}
+        self.reader: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+
+    async def add(self, channel: str, subscription: Subscription) -> None:
+        async with self.lock:
+            try:
+                if self.pubsub is None:
+                    self.pubsub = self.client.pubsub()
+                if channel not in self.queues:
+                    # Written, not yet confirmed: Mailbox re-reads the key, so a message
+                    # published before Redis registers this subscription is not lost.
+                    await self.pubsub.subscribe(channel)
+            except RedisError as exc:
+                await self._reset()
+                raise StoreError(f"redis subscribe failed: {type(exc).__name__}") from exc
+            self.queues.setdefault(channel, set()).add(subscription)
+            if self.reader is None or self.reader.done():
+                self.reader = asyncio.ensure_future(self._read())
+
+    async def remove(self, channel: str, subscription: Subscription) -> None:
+        async with self.lock:
+            subscribers = self.queues.get(channel)
+            if subscribers is None:
+                return
+            subscribers.discard(subscription)
+            if subscribers:
+                return
+            del self.queues[channel]
+            with contextlib.suppress(RedisError, OSError):
+                if self.pubsub is not None:
+                    await self.pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        try:
+            while self.queues:
+                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is None or message.get("type") != "message":
+                    continue
+                channel = message["channel"]
+                name = channel.decode() if isinstance(channel, bytes) else channel
+                for subscription in list(self.queues.get(name, ())):
+                    subscription.queue.put_nowait(message["data"])
+        except (RedisError, OSError):
+            # Wake every subscriber with an error; the next subscribe reconnects.
+            for subscribers in self.queues.values():
+                for subscription in subscribers:
+                    subscription.queue.put_nowait(Subscription.CLOSED)
+            self.queues.clear()
+            await self._reset()
+
+    async def _reset(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+        self.pubsub = None
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self.reader
+        await self._reset()
