@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from .cache import ResultCache
 from .mailbox import Mailbox
+from .principal import Identify
 from .prompts import Prompt
 from .request_state import RequestStateSealer
 from .resources import Resource, ResourceTemplate, is_template
 from .sessions import Sessions
-from .store import Keyspace, Store, open_store
+from .store import Capabilities, Keyspace, Store, open_store
 from .tools import CacheScope, Placement, Tool
 
 if TYPE_CHECKING:
@@ -25,6 +27,10 @@ Completer = Callable[[str, str, dict[str, Any]], Any]
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 
+class ConfigurationError(Exception):
+    """The app's configuration cannot work (for example, a store lacking a capability)."""
+
+
 @dataclass(slots=True)
 class Runtime:
     """What the app builds on its first request rather than at import time: a Worker's
@@ -35,6 +41,7 @@ class Runtime:
     sessions: Sessions
     sealer: RequestStateSealer
     mailbox: Mailbox
+    cache: ResultCache
 
 
 class EdgeMCP:
@@ -63,6 +70,7 @@ class EdgeMCP:
         session_ttl: float = 3600.0,
         request_state_ttl: float = 900.0,
         reply_timeout: float = 300.0,
+        identify: Identify | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -84,9 +92,11 @@ class EdgeMCP:
         self.session_ttl = session_ttl
         self.request_state_ttl = request_state_ttl
         self.reply_timeout = reply_timeout
+        self.identify = identify
         self._store = store
         self._secret = secret
         self._runtime: Runtime | None = None
+        self._requirements: list[tuple[str, Callable[[Capabilities], bool], str]] = []
 
     # -- registration --------------------------------------------------------------------
     @overload
@@ -207,6 +217,13 @@ class EdgeMCP:
     async def notify_resource_updated(self, uri: str) -> None:
         await self.runtime.keyspace.publish("changes", {"kind": "resource", "uri": uri})
 
+    def require_store(
+        self, feature: str, needs: str, check: Callable[[Capabilities], bool]
+    ) -> None:
+        """Declare that ``feature`` needs a store capability. A store without it is refused
+        when the app starts (ASGI lifespan) or, without lifespan, at the first request."""
+        self._requirements.append((feature, check, needs))
+
     # -- serving -------------------------------------------------------------------------
     @property
     def runtime(self) -> Runtime:
@@ -234,6 +251,12 @@ class EdgeMCP:
                 "edgemcp: no EDGEMCP_SECRET set; generated a random one. Sessions and "
                 "request state will not survive a restart or work across replicas."
             )
+        for feature, check, needs in self._requirements:
+            if not check(store.capabilities):
+                raise ConfigurationError(
+                    f"{feature} needs {needs}, but the configured store "
+                    f"({type(store).__name__}) offers {store.capabilities}"
+                )
         keyspace = Keyspace(store, self.name)
         return Runtime(
             store=store,
@@ -241,6 +264,7 @@ class EdgeMCP:
             sessions=Sessions(keyspace, secret, self.session_ttl),
             sealer=RequestStateSealer(secret, self.request_state_ttl),
             mailbox=Mailbox(keyspace),
+            cache=ResultCache(keyspace),
         )
 
     def asgi(self, path: str = "/mcp") -> "ASGIApp":

@@ -45,6 +45,7 @@ class RequestInfo:
     log_level: str | None = None
     principal: Principal = ANONYMOUS
     session_id: str | None = None
+    cache_bypass: bool = False  # the client asked for a fresh result (Cache-Control: no-cache)
 
 
 # ----- input requests (elicitation, sampling, roots) --------------------------------------

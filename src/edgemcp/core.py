@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .cache import CACHE_META
 from .context import LOG_LEVELS, Channel, Context, InputRequired, RequestInfo
 from .errors import (
     INTERNAL_ERROR,
@@ -267,14 +268,23 @@ class Core:
             arguments = {}
         if not isinstance(arguments, dict):
             raise invalid_params("params.arguments must be an object")
-        result = await self._resumable(
-            "tools/call", name, arguments, params, info, channel, request_id,
-            lambda ctx: tool.call(arguments, ctx),
-        )
+
+        def run() -> Awaitable[dict[str, Any]]:
+            return self._resumable(
+                "tools/call", name, arguments, params, info, channel, request_id,
+                lambda ctx: tool.call(arguments, ctx),
+            )
+
+        retried = "requestState" in params or "inputResponses" in params
+        if tool.cache is None or retried:
+            result = await run()
+        else:
+            meta = params.get("_meta")
+            bypass = info.cache_bypass or (isinstance(meta, dict) and meta.get(CACHE_META) == "bypass")
+            result = await self.app.runtime.cache.call(tool, arguments, info.principal, bypass, run)
         if tool.cache is not None and info.era == "modern" and "resultType" not in result:
-            retried = "requestState" in params or "inputResponses" in params
-            self._cacheable(result, 0 if retried or result.get("isError") else tool.cache.ttl_ms,
-                            tool.cache.scope)
+            fresh = not retried and not result.get("isError")
+            self._cacheable(result, tool.cache.ttl_ms if fresh else 0, tool.cache.scope)
         return result
 
     async def _read_resource(

@@ -1,5 +1,6 @@
-"""Who is calling. Empty until an authentication guard fills it in."""
+"""Who is calling. Empty unless the app identifies callers (``EdgeMCP(identify=...)``)."""
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -17,3 +18,8 @@ class Principal:
 
 
 ANONYMOUS = Principal()
+
+
+# Given the request headers (lower-case names), return the caller, or None for anonymous.
+# Raise MCPError(status=401 or 403) to refuse the request. Sync or async.
+Identify = Callable[[Mapping[str, str]], "Principal | Awaitable[Principal | None] | None"]

@@ -1,5 +1,6 @@
 """Tools: a typed function plus the metadata MCP and edgemcp attach to it."""
 
+import hashlib
 import json
 import logging
 import re
@@ -118,6 +119,10 @@ class Tool:
         self.meta = meta or {}
         self.icons = icons
         self.definition = self._definition()
+        schemas = [self.input_schema, self.output.schema if self.output else None]
+        self.schema_digest = hashlib.sha256(
+            json.dumps(schemas, sort_keys=True).encode()
+        ).hexdigest()[:16]
 
     def _definition(self) -> dict[str, Any]:
         tool: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}

@@ -10,6 +10,7 @@ case it becomes an SSE stream.
 import asyncio
 import base64
 import binascii
+import inspect
 import json
 import logging
 import secrets
@@ -29,7 +30,7 @@ from .errors import (
     method_not_found,
     unsupported_version,
 )
-from .principal import ANONYMOUS
+from .principal import ANONYMOUS, Principal
 from .security import OriginGuard
 from .sessions import Session
 from .sse import KEEPALIVE, SSE_HEADERS, dumps, event
@@ -274,10 +275,27 @@ class StreamableHTTP:
                 headers_out = [*headers_out, (b"retry-after", b"5")]
             await send_json(send, exc.status, error_response(exc.request_id, exc.error), headers_out)
 
+    async def _principal(self, headers: Headers, request_id: Any = None) -> Principal:
+        identify = self.app.identify
+        if identify is None:
+            return ANONYMOUS
+        try:
+            found = identify(headers.values)
+            if inspect.isawaitable(found):
+                found = await found
+        except MCPError as exc:
+            raise HTTPError(exc.status if exc.status >= 400 else 401, exc, request_id) from None
+        return found if isinstance(found, Principal) else ANONYMOUS
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    self.app.runtime  # noqa: B018 - build now: a bad configuration fails at start
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
@@ -412,6 +430,8 @@ class StreamableHTTP:
             info = modern_request_info(params)
         except MCPError as exc:
             raise HTTPError(exc.status, exc, request_id) from None
+        info.principal = await self._principal(headers, request_id)
+        info.cache_bypass = "no-cache" in (headers.get("cache-control") or "")
         if "id" not in message:
             await send_empty(send, 202)
             return
@@ -509,9 +529,13 @@ class StreamableHTTP:
         method = message["method"]
         request_id = message.get("id")
         if method == "initialize":
-            await self._initialize(message, params, send)
+            await self._initialize(headers, message, params, send)
             return
         session = await self._session(headers, request_id)
+        principal = await self._principal(headers, request_id)
+        if principal.key != session.principal:
+            # Someone else's session id: answer exactly as for an unknown session.
+            raise HTTPError(404, MCPError(INVALID_REQUEST, "Session not found: initialize a new session"), request_id)
         if "id" not in message:
             if method == "notifications/cancelled":
                 await self._cancel(session, params)
@@ -519,7 +543,8 @@ class StreamableHTTP:
             return
         info = RequestInfo("handshake", session.protocol_version or header_version or HEADERLESS_DEFAULT,
                            session.client_capabilities, session.client_info, session.log_level,
-                           ANONYMOUS, session.id)
+                           principal, session.id,
+                           cache_bypass="no-cache" in (headers.get("cache-control") or ""))
         channel = ResponseChannel(self, send, session, [])
         task = asyncio.ensure_future(self.core.handle(message, info, channel))
         # Most calls end quickly; only a call still running after a moment watches for
@@ -555,8 +580,10 @@ class StreamableHTTP:
         await asyncio.gather(task, return_exceptions=True)
         return True
 
-    async def _initialize(self, message: dict[str, Any], params: dict[str, Any], send: Send) -> None:
-        info = RequestInfo("handshake", HEADERLESS_DEFAULT)
+    async def _initialize(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
+                          send: Send) -> None:
+        principal = await self._principal(headers, message.get("id"))
+        info = RequestInfo("handshake", HEADERLESS_DEFAULT, principal=principal)
         response, status = await self.core.handle(message, info, ResponseChannel(self, send, None, []))
         result = response.get("result")
         if result is None:
@@ -569,7 +596,7 @@ class StreamableHTTP:
                 result["protocolVersion"],
                 capabilities if isinstance(capabilities, dict) else {},
                 client_info if isinstance(client_info, dict) else None,
-                ANONYMOUS.key,
+                principal.key,
             )
         except StoreError:
             raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: session store unreachable"),
