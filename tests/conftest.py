@@ -1,6 +1,7 @@
 """Shared fixtures: real uvicorn servers on free loopback ports."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -15,10 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-not-for-production"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(below: int = 65536) -> int:
+    """A free loopback port; ``below`` leaves room for Redis cluster bus ports (port+10000)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0 if below == 65536 else random.randrange(20000, below)))
+            port = int(sock.getsockname()[1])
+        with socket.socket() as bus:
+            if below == 65536 or bus.connect_ex(("127.0.0.1", port + 10000)) != 0:
+                return port
+    raise RuntimeError("no free port")
 
 
 class Server:
@@ -59,3 +66,73 @@ def conformance_server() -> Iterator[Server]:
     server = Server("examples.conformance_server:app")
     yield server
     server.stop()
+
+
+class RedisServer:
+    """A real redis-server (Debian package) on a free loopback port, no persistence."""
+
+    def __init__(self, directory: Path, port: int | None = None, *extra: str) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self.extra = extra
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory), *self.extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fragile_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of one's own, for tests that stop and restart it."""
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Three masters in cluster mode; yields a redis+cluster:// URL."""
+    nodes = []
+    for _ in range(3):
+        directory = tmp_path_factory.mktemp("cluster")
+        nodes.append(RedisServer(directory, free_port(below=50000), "--cluster-enabled", "yes",
+                                 "--cluster-config-file", str(directory / "nodes.conf")))
+    addresses = [f"127.0.0.1:{node.port}" for node in nodes]
+    subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
+                    "--cluster-yes"], check=True, capture_output=True, timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        info = subprocess.run(["redis-cli", "-p", str(nodes[0].port), "cluster", "info"],
+                              capture_output=True, text=True).stdout
+        if "cluster_state:ok" in info:
+            break
+        time.sleep(0.2)
+    yield f"redis+cluster://{addresses[0]}"
+    for node in nodes:
+        node.stop()

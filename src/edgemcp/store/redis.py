@@ -54,7 +54,9 @@ class RedisStore:
 
     def __init__(self, url: str, **options: Any) -> None:
         self.url = url
-        if url.startswith("redis+cluster://"):
+        self._uninitialized = url.startswith("redis+cluster://")
+        self._init_lock = asyncio.Lock()
+        if self._uninitialized:
             self.client: Any = RedisCluster.from_url("redis://" + url[len("redis+cluster://"):], **options)
         else:
             self.client = aioredis.from_url(url, **options)
@@ -62,7 +64,21 @@ class RedisStore:
         self._cas = self.client.register_script(_CAS)
         self._hub: _PubSubHub | None = None
 
+    async def _initialize(self) -> None:
+        # A fresh RedisCluster client that receives concurrent first commands can run one of
+        # them twice while it discovers the cluster (seen with 50 concurrent INCRs: the
+        # counter reached 51). Discover once, before any command.
+        async with self._init_lock:
+            if self._uninitialized:
+                try:
+                    await self.client.initialize()
+                except RedisError as exc:
+                    raise StoreError(f"redis cluster unreachable: {type(exc).__name__}") from exc
+                self._uninitialized = False
+
     async def get(self, key: str) -> bytes | None:
+        if self._uninitialized:
+            await self._initialize()
         try:
             value: bytes | None = await self.client.get(key)
         except RedisError as exc:
@@ -70,18 +86,24 @@ class RedisStore:
         return value
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        if self._uninitialized:
+            await self._initialize()
         try:
             await self.client.set(key, value, px=_ms(ttl) or None)
         except RedisError as exc:
             raise StoreError(f"redis set failed: {type(exc).__name__}") from exc
 
     async def delete(self, key: str) -> None:
+        if self._uninitialized:
+            await self._initialize()
         try:
             await self.client.delete(key)
         except RedisError as exc:
             raise StoreError(f"redis delete failed: {type(exc).__name__}") from exc
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        if self._uninitialized:
+            await self._initialize()
         try:
             return int(await self._incr(keys=[key], args=[amount, _ms(ttl)]))
         except RedisError as exc:
@@ -90,6 +112,8 @@ class RedisStore:
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes, ttl: float | None = None
     ) -> bool:
+        if self._uninitialized:
+            await self._initialize()
         absent = "1" if expected is None else "0"
         try:
             done = await self._cas(keys=[key], args=[expected or b"", value, absent, _ms(ttl)])
@@ -98,6 +122,8 @@ class RedisStore:
         return bool(done)
 
     async def publish(self, channel: str, message: bytes) -> None:
+        if self._uninitialized:
+            await self._initialize()
         try:
             await self.client.publish(channel, message)
         except RedisError as exc:
@@ -105,6 +131,8 @@ class RedisStore:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        if self._uninitialized:
+            await self._initialize()
         loop = asyncio.get_running_loop()
         if self._hub is None or self._hub.loop is not loop:
             self._hub = _PubSubHub(self.client, loop)
