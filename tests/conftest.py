@@ -136,3 +136,26 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis+cluster://{addresses[0]}"
     for node in nodes:
         node.stop()
+
+
+class Replicas:
+    """Two uvicorn replicas of the conformance server sharing one Redis, behind a
+    round-robin balancer (tests/apps/balancer.py)."""
+
+    def __init__(self, redis_url: str) -> None:
+        env = {"EDGEMCP_STORE": redis_url}
+        self.replicas = [Server("examples.conformance_server:app", env) for _ in range(2)]
+        backends = ",".join(r.url.removesuffix("/mcp") for r in self.replicas)
+        self.balancer = Server("tests.apps.balancer:app", {"BACKENDS": backends})
+        self.url = self.balancer.url
+
+    def stop(self) -> None:
+        for server in (self.balancer, *self.replicas):
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def replicas(redis_server: RedisServer) -> Iterator[Replicas]:
+    running = Replicas(redis_server.url)
+    yield running
+    running.stop()
