@@ -414,3 +414,24 @@ def test_error_bodies_are_json_not_tracebacks() -> None:
     assert json.loads(json.dumps(error)) == {
         "code": -32022, "message": "Unsupported protocol version",
         "data": {"supported": ["a"], "requested": "x"}}
+
+
+async def test_tampered_session_id_never_reaches_the_store() -> None:
+    from edgemcp.store import MemoryStore
+
+    class CountingStore(MemoryStore):
+        reads = 0
+
+        async def get(self, key: str) -> bytes | None:
+            CountingStore.reads += 1
+            return await super().get(key)
+
+    app = make_app()
+    app.configure(store=CountingStore())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi()), base_url="http://localhost") as client:
+        session = await initialize(client)
+        before = CountingStore.reads
+        assert (await handshake(client, session[:-2] + "xx", "ping")).status_code == 404
+        assert CountingStore.reads == before
+        assert (await handshake(client, session, "ping")).status_code == 200
+        assert CountingStore.reads == before + 1
