@@ -3,26 +3,28 @@ sharing, TTL expiry, no caching of errors, bypass, and collapsed concurrent miss
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from edgemcp import Context, EdgeMCP, Principal, ToolError
+from edgemcp.principal import HTTPRequest
 from edgemcp.store import open_store
 
 MODERN = "2026-07-28"
 CACHE = "dev.edgemcp/cache"
 
 
-def identify(headers: Mapping[str, str]) -> Principal | None:
-    user = headers.get("x-test-user")
+def identify(request: HTTPRequest) -> Principal | None:
+    """Test identity: the x-test-user header names the caller (no auth required)."""
+    user = request.headers.get("x-test-user")
     return Principal(subject=user, tenant="acme") if user else None
 
 
 def build(store_url: str, calls: Counter[str]) -> EdgeMCP:
-    app = EdgeMCP("cache-test", secret="k", store=store_url, identify=identify)
+    app = EdgeMCP("cache-test", secret="k", store=store_url, auth=identify, auth_required=False)
 
     @app.tool(cache_ttl=60, cache_scope="private", read_only=True)
     def balance(account: str, ctx: Context) -> str:

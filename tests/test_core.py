@@ -63,7 +63,9 @@ def build() -> EdgeMCP:
 async def call(core: Core, info: RequestInfo, method: str, params: dict[str, Any],
                channel: RecordingChannel | None = None) -> tuple[dict[str, Any], int]:
     channel = channel or RecordingChannel({}, [])
-    return await core.handle({"jsonrpc": "2.0", "id": 3, "method": method, "params": params}, info, channel)
+    response, status, _ = await core.handle(
+        {"jsonrpc": "2.0", "id": 3, "method": method, "params": params}, info, channel)
+    return response, status
 
 
 HANDSHAKE = RequestInfo("handshake", "2025-11-25", {"sampling": {}}, None, "warning")

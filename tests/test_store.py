@@ -144,3 +144,20 @@ async def test_missing_capability_fails_at_startup() -> None:
     assert "rate limits needs atomic operations" in str(sent[0]["message"])
     with pytest.raises(ConfigurationError):
         app.runtime  # noqa: B018
+
+
+async def test_token_bucket(store: Store) -> None:
+    key = fresh("bucket")
+    assert [await store.take(key, 3, 10) for _ in range(3)] == [0, 0, 0]
+    wait = await store.take(key, 3, 10)
+    assert 0 < wait <= 0.1
+    await asyncio.sleep(0.15)
+    assert await store.take(key, 3, 10) == 0
+    assert await store.take(key, 3, 10, cost=-1) == 0  # a refund
+    assert await store.take(key, 3, 10) == 0
+
+
+async def test_token_bucket_lets_exactly_the_budget_through(store: Store) -> None:
+    key = fresh("burst")
+    waits = await asyncio.gather(*(store.take(key, 5, 0.001) for _ in range(40)))
+    assert sum(1 for w in waits if w == 0) == 5

@@ -1,15 +1,18 @@
 """``EdgeMCP``: the registry of tools, resources and prompts, and its configuration."""
 
+import inspect
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .cache import ResultCache
+from .guards import Authenticator, Guards
+from .guards.ratelimit import Rate
 from .mailbox import Mailbox
-from .principal import Identify
+from .principal import HTTPRequest, Identify, Principal
 from .prompts import Prompt
 from .request_state import RequestStateSealer
 from .resources import Resource, ResourceTemplate, is_template
@@ -27,6 +30,19 @@ Completer = Callable[[str, str, dict[str, Any]], Any]
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 
+class _Callable:
+    """A plain function used as an authenticator."""
+
+    def __init__(self, fn: Identify) -> None:
+        self.fn = fn
+
+    async def authenticate(self, request: HTTPRequest) -> Principal | None:
+        found = self.fn(request)
+        if inspect.isawaitable(found):
+            found = await found
+        return found if isinstance(found, Principal) else None
+
+
 class ConfigurationError(Exception):
     """The app's configuration cannot work (for example, a store lacking a capability)."""
 
@@ -42,6 +58,7 @@ class Runtime:
     sealer: RequestStateSealer
     mailbox: Mailbox
     cache: ResultCache
+    guards: Guards
 
 
 class EdgeMCP:
@@ -70,7 +87,11 @@ class EdgeMCP:
         session_ttl: float = 3600.0,
         request_state_ttl: float = 900.0,
         reply_timeout: float = 300.0,
-        identify: Identify | None = None,
+        auth: "Authenticator | Identify | Sequence[Authenticator | Identify] | None" = None,
+        auth_required: bool | None = None,
+        rate_limit: "str | Rate | None" = None,
+        kill_switch_refresh: float = 1.0,
+        idempotency_ttl: float = 86400.0,
     ) -> None:
         self.name = name
         self.version = version
@@ -92,7 +113,13 @@ class EdgeMCP:
         self.session_ttl = session_ttl
         self.request_state_ttl = request_state_ttl
         self.reply_timeout = reply_timeout
-        self.identify = identify
+        given = [] if auth is None else list(auth) if isinstance(auth, Sequence) else [auth]
+        self.authenticators: list[Any] = [a if hasattr(a, "authenticate") else _Callable(a) for a in given]
+        self.auth_required = bool(given) if auth_required is None else auth_required
+        self.oauth = next((a for a in self.authenticators if hasattr(a, "metadata")), None)
+        self.agent_rate = Rate.parse(rate_limit) if rate_limit is not None else None
+        self.kill_switch_refresh = kill_switch_refresh
+        self.idempotency_ttl = idempotency_ttl
         self._store = store
         self._secret = secret
         self._runtime: Runtime | None = None
@@ -117,6 +144,9 @@ class EdgeMCP:
         open_world: bool | None = None,
         structured_output: bool | None = None,
         input_schema: dict[str, Any] | None = None,
+        scopes: Sequence[str] = (),
+        rate_limit: "str | Rate | None" = None,
+        dry_run: bool = False,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Callable[[F], F]: ...
@@ -125,7 +155,10 @@ class EdgeMCP:
 
         ``cache_ttl`` (seconds) and ``cache_scope`` say how long a result stays fresh and
         whether it may be shared across callers; ``placement`` says whether the tool can
-        run at the edge; the hints mirror MCP's tool annotations.
+        run at the edge; the hints mirror MCP's tool annotations. ``scopes`` are required
+        of the caller, ``rate_limit`` ("5/minute", per agent; ``Rate(..., per="tool")`` for
+        one budget shared by all) protects the tool, and ``dry_run=True`` says the tool
+        honours ``ctx.dry_run``.
         """
 
         def register(f: F) -> F:
@@ -251,13 +284,22 @@ class EdgeMCP:
                 "edgemcp: no EDGEMCP_SECRET set; generated a random one. Sessions and "
                 "request state will not survive a restart or work across replicas."
             )
-        for feature, check, needs in self._requirements:
+        requirements = list(self._requirements)
+        if self.agent_rate is not None or any(t.rate is not None for t in self.tools.values()):
+            requirements.append((
+                "rate limiting", lambda c: c.atomic and c.consistency == "strong",
+                "atomic operations on a strongly consistent store (Redis, or the Durable Object store)",
+            ))
+        for feature, check, needs in requirements:
             if not check(store.capabilities):
                 raise ConfigurationError(
                     f"{feature} needs {needs}, but the configured store "
                     f"({type(store).__name__}) offers {store.capabilities}"
                 )
         keyspace = Keyspace(store, self.name)
+        for authenticator in self.authenticators:
+            if hasattr(authenticator, "bind"):
+                authenticator.bind(keyspace)
         return Runtime(
             store=store,
             keyspace=keyspace,
@@ -265,6 +307,9 @@ class EdgeMCP:
             sealer=RequestStateSealer(secret, self.request_state_ttl),
             mailbox=Mailbox(keyspace),
             cache=ResultCache(keyspace),
+            guards=Guards(keyspace, agent_rate=self.agent_rate,
+                          kill_switch_refresh=self.kill_switch_refresh,
+                          idempotency_ttl=self.idempotency_ttl, oauth=self.oauth),
         )
 
     def asgi(self, path: str = "/mcp") -> "ASGIApp":

@@ -46,6 +46,8 @@ class RequestInfo:
     principal: Principal = ANONYMOUS
     session_id: str | None = None
     cache_bypass: bool = False  # the client asked for a fresh result (Cache-Control: no-cache)
+    client: str | None = None  # the peer address, for per-IP limits of anonymous callers
+    idempotency_key: str | None = None  # from the Idempotency-Key header
 
 
 # ----- input requests (elicitation, sampling, roots) --------------------------------------
@@ -128,8 +130,10 @@ class Context:
         progress_token: Any = None,
         answers: dict[str, Any] | None = None,
         state: dict[str, Any] | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.request = info
+        self.dry_run = dry_run  # the client asked for a dry run: change nothing
         self.request_id = request_id
         self.state: dict[str, Any] = state if state is not None else {}
         self.answers: dict[str, Any] = answers if answers is not None else {}

@@ -19,10 +19,12 @@ from .errors import (
     method_not_found,
     unsupported_version,
 )
+from .guards.idempotency import META_KEY as IDEMPOTENCY_META
 from .pagination import paginate
 from .request_state import request_digest
 from .signature import ArgumentsError
 from .store import StoreError
+from .tools import META_PREFIX
 from .versions import MODERN_VERSIONS, SUPPORTED_VERSIONS, negotiate_handshake
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ CLIENT_INFO = "io.modelcontextprotocol/clientInfo"
 CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 SERVER_INFO = "io.modelcontextprotocol/serverInfo"
+DRY_RUN = f"{META_PREFIX}dryRun"
 
 Handler = Callable[[dict[str, Any], RequestInfo, Channel, Any], Awaitable[dict[str, Any]]]
 
@@ -106,8 +109,9 @@ class Core:
 
     async def handle(
         self, message: dict[str, Any], info: RequestInfo, channel: Channel
-    ) -> tuple[dict[str, Any], int]:
-        """Answer one request: the JSON-RPC response and the HTTP status it should carry."""
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Answer one request: the JSON-RPC response, and the HTTP status and headers it
+        should carry if it is the whole response (they matter for errors: 429, 503...)."""
         request_id = message.get("id")
         modern = info.era == "modern"
         method = message["method"]
@@ -117,23 +121,23 @@ class Core:
             params = message.get("params") or {}
             result = await self.handlers[method](params, info, channel, request_id)
         except MCPError as exc:
-            return error_response(request_id, exc), exc.status
+            return error_response(request_id, exc), exc.status, exc.headers
         except ArgumentsError as exc:
-            return error_response(request_id, invalid_params(str(exc))), 200
+            return error_response(request_id, invalid_params(str(exc))), 200, {}
         except StoreError:
             log.warning("store unavailable while serving %s", method)
             unavailable = MCPError(INTERNAL_ERROR, "Service temporarily unavailable: state store unreachable", status=503)
-            return error_response(request_id, unavailable), 503
+            return error_response(request_id, unavailable), 503, {"retry-after": "5"}
         except Exception as exc:
             # A bug in a handler: answer cleanly, log the type but not the message (it may
             # quote arguments), and keep the traceback for debug logging only.
             log.error("internal error in %s: %s", method, type(exc).__name__)
             log.debug("internal error in %s", method, exc_info=True)
-            return error_response(request_id, MCPError(INTERNAL_ERROR, "Internal error")), 500
+            return error_response(request_id, MCPError(INTERNAL_ERROR, "Internal error")), 500, {}
         if modern:
             result.setdefault("resultType", "complete")
             result.setdefault("_meta", {})[SERVER_INFO] = self.app.server_info
-        return response(request_id, result), 200
+        return response(request_id, result), 200, {}
 
     # -- lifecycle and utilities ---------------------------------------------------------
     def capabilities(self, modern: bool) -> dict[str, Any]:
@@ -196,11 +200,16 @@ class Core:
         if following is not None:
             result["nextCursor"] = following
         if info.era == "modern":
-            self._cacheable(result, self.app.list_ttl_ms, "public")
+            # With authentication, lists may differ per caller: never share them.
+            scope = "private" if self.app.authenticators else "public"
+            self._cacheable(result, self.app.list_ttl_ms, scope)
         return result
 
     async def _list_tools(self, params: dict[str, Any], info: RequestInfo, *_: Any) -> dict[str, Any]:
-        return self._page("tools", [t.definition for t in self.app.tools.values()], params, info)
+        guards = self.app.runtime.guards
+        visible = [t.definition for t in self.app.tools.values()
+                   if await guards.visible(t, info.principal)]
+        return self._page("tools", visible, params, info)
 
     async def _list_resources(self, params: dict[str, Any], info: RequestInfo, *_: Any) -> dict[str, Any]:
         return self._page("resources", [r.definition for r in self.app.resources.values()], params, info)
@@ -222,6 +231,8 @@ class Core:
         channel: Channel,
         request_id: Any,
         run: Callable[[Context], Awaitable[dict[str, Any]]],
+        *,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """Run ``run`` with a Context; in the modern era, resume from and answer with MRTR."""
         meta = params.get("_meta")
@@ -242,7 +253,7 @@ class Core:
                     raise invalid_params("inputResponses must be an object")
                 answers.update(responses)
         ctx = Context(info, channel, request_id=request_id, progress_token=progress_token,
-                      answers=answers, state=state)
+                      answers=answers, state=state, dry_run=dry_run)
         try:
             return await run(ctx)
         except InputRequired as needed:
@@ -268,20 +279,32 @@ class Core:
             arguments = {}
         if not isinstance(arguments, dict):
             raise invalid_params("params.arguments must be an object")
+        runtime = self.app.runtime
+        await runtime.guards.admit(tool, info)
+        given_meta = params.get("_meta")
+        meta: dict[str, Any] = given_meta if isinstance(given_meta, dict) else {}
+        dry_run = meta.get(DRY_RUN) is True
+        if dry_run and not tool.dry_run:
+            raise invalid_params(f"Tool '{name}' does not support dry runs")
 
         def run() -> Awaitable[dict[str, Any]]:
             return self._resumable(
                 "tools/call", name, arguments, params, info, channel, request_id,
-                lambda ctx: tool.call(arguments, ctx),
+                lambda ctx: tool.call(arguments, ctx), dry_run=dry_run,
             )
 
         retried = "requestState" in params or "inputResponses" in params
-        if tool.cache is None or retried:
+        idempotency_key = meta.get(IDEMPOTENCY_META, info.idempotency_key)
+        if dry_run or retried:
+            result = await run()
+        elif idempotency_key is not None:
+            result = await runtime.guards.idempotency.run(
+                idempotency_key, name, arguments, info.principal, run)
+        elif tool.cache is None:
             result = await run()
         else:
-            meta = params.get("_meta")
-            bypass = info.cache_bypass or (isinstance(meta, dict) and meta.get(CACHE_META) == "bypass")
-            result = await self.app.runtime.cache.call(tool, arguments, info.principal, bypass, run)
+            bypass = info.cache_bypass or meta.get(CACHE_META) == "bypass"
+            result = await runtime.cache.call(tool, arguments, info.principal, bypass, run)
         if tool.cache is not None and info.era == "modern" and "resultType" not in result:
             fresh = not retried and not result.get("isError")
             self._cacheable(result, tool.cache.ttl_ms if fresh else 0, tool.cache.scope)

@@ -18,6 +18,14 @@ UNSUPPORTED_PROTOCOL_VERSION = -32022
 # Handshake-era resource-not-found; modern servers answer -32602 with data.uri instead.
 RESOURCE_NOT_FOUND_LEGACY = -32002
 
+# edgemcp's guard errors. The spec leaves these unstandardized; the codes sit outside the
+# range JSON-RPC reserves (-32768..-32000) and echo the HTTP status they travel with.
+UNAUTHENTICATED = -31401  # HTTP 401: no or bad credentials; WWW-Authenticate says how
+FORBIDDEN = -31403  # HTTP 403: permanent denial (missing scope): do not retry
+TOOL_DISABLED = -31423  # HTTP 403: an operator switched the tool off: do not retry now
+IDEMPOTENCY_CONFLICT = -31409  # HTTP 409: key in use by a running call, or other arguments
+RATE_LIMITED = -31429  # HTTP 429 + Retry-After: over budget, retry after data.retryAfterMs
+
 
 class MCPError(Exception):
     """A protocol error: becomes a JSON-RPC error response.
@@ -27,13 +35,20 @@ class MCPError(Exception):
     """
 
     def __init__(
-        self, code: int, message: str, data: Any = None, *, status: int = 200
+        self,
+        code: int,
+        message: str,
+        data: Any = None,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.data = data
         self.status = status
+        self.headers = headers or {}
 
     def to_error(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +13,10 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
 
     @property
+    def authenticated(self) -> bool:
+        return bool(self.agent_id or self.subject)
+
+    @property
     def key(self) -> str:
         """A stable identity string that state and private cache entries are bound to."""
         return f"{self.tenant}/{self.subject}/{self.agent_id}"
@@ -20,6 +25,16 @@ class Principal:
 ANONYMOUS = Principal()
 
 
-# Given the request headers (lower-case names), return the caller, or None for anonymous.
+@dataclass(frozen=True, slots=True)
+class HTTPRequest:
+    """What an authenticator may look at: headers (lower-case names), the TCP peer, and the
+    raw ASGI scope (for the TLS extension, or ``cf`` fields on Cloudflare)."""
+
+    headers: Mapping[str, str]
+    client: tuple[str, int] | None
+    scope: Mapping[str, Any]
+
+
+# Given the request, return the caller, or None when it presented no credentials.
 # Raise MCPError(status=401 or 403) to refuse the request. Sync or async.
-Identify = Callable[[Mapping[str, str]], "Principal | Awaitable[Principal | None] | None"]
+Identify = Callable[[HTTPRequest], "Principal | Awaitable[Principal | None] | None"]

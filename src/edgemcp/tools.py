@@ -4,13 +4,14 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .content import is_content, text
 from .context import Context
 from .errors import ToolError
+from .guards.ratelimit import Rate
 from .signature import ArgumentsError, FunctionSignature, OutputSchema
 
 log = logging.getLogger("edgemcp")
@@ -86,6 +87,9 @@ class Tool:
         open_world: bool | None = None,
         structured_output: bool | None = None,
         input_schema: dict[str, Any] | None = None,
+        scopes: "Sequence[str]" = (),
+        rate_limit: "str | Rate | None" = None,
+        dry_run: bool = False,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
@@ -116,6 +120,9 @@ class Tool:
         }
         if title:
             self.annotations["title"] = title
+        self.scopes = frozenset(scopes)
+        self.rate = Rate.parse(rate_limit) if rate_limit is not None else None
+        self.dry_run = dry_run
         self.meta = meta or {}
         self.icons = icons
         self.definition = self._definition()
@@ -138,6 +145,13 @@ class Tool:
         meta = {f"{META_PREFIX}placement": self.placement, **self.meta}
         if self.cache is not None:
             meta[f"{META_PREFIX}cache"] = {"ttlMs": self.cache.ttl_ms, "scope": self.cache.scope}
+        if self.scopes:
+            meta[f"{META_PREFIX}scopes"] = sorted(self.scopes)
+        if self.rate is not None:
+            meta[f"{META_PREFIX}rateLimit"] = {"limit": self.rate.limit, "periodSeconds": self.rate.period,
+                                               "per": self.rate.per}
+        if self.dry_run:
+            meta[f"{META_PREFIX}dryRun"] = True
         tool["_meta"] = meta
         return tool
 

@@ -10,7 +10,6 @@ case it becomes an SSE stream.
 import asyncio
 import base64
 import binascii
-import inspect
 import json
 import logging
 import secrets
@@ -30,7 +29,8 @@ from .errors import (
     method_not_found,
     unsupported_version,
 )
-from .principal import ANONYMOUS, Principal
+from .guards import authenticate
+from .principal import ANONYMOUS, HTTPRequest, Principal
 from .security import OriginGuard
 from .sessions import Session
 from .sse import KEEPALIVE, SSE_HEADERS, dumps, event
@@ -101,7 +101,11 @@ async def send_empty(send: Send, status: int, headers: list[tuple[bytes, bytes]]
 class Headers:
     """The request headers we care about, with duplicates of protocol headers detected."""
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, scope: Scope) -> None:
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        self.scope = scope
+        client = scope.get("client")
+        self.client: tuple[str, int] | None = (client[0], client[1]) if client else None
         self.values: dict[str, str] = {}
         self.duplicated: set[str] = set()
         for key, value in raw:
@@ -214,17 +218,15 @@ class ResponseChannel:
         result = reply.get("result")
         return result if isinstance(result, dict) else {}
 
-    async def finish(self, response: dict[str, Any], status: int) -> None:
+    async def finish(self, response: dict[str, Any], status: int,
+                     headers: dict[str, str] | None = None) -> None:
         if self.closed:
             return
         self.closed = True
         if self.streaming:
             await self.send({"type": "http.response.body", "body": event(response), "more_body": False})
             return
-        headers = self.headers
-        if status == 503:
-            headers = [*headers, (b"retry-after", b"5")]
-        await send_json(self.send, status, response, headers)
+        await send_json(self.send, status, response, self.headers + _encode_headers(headers or {}))
 
     async def abort(self) -> None:
         """Stop without a response (the request was cancelled)."""
@@ -250,10 +252,16 @@ class StreamableHTTP:
         if scope["type"] != "http":
             return
         path = scope["path"].rstrip("/") or "/"
+        oauth = self.app.oauth
+        if oauth is not None and scope["method"] == "GET" and path == oauth.metadata_path:
+            # RFC 9728 protected-resource metadata: public, cacheable, readable cross-origin.
+            await send_json(send, 200, oauth.metadata(), [
+                (b"cache-control", b"public, max-age=3600"), (b"access-control-allow-origin", b"*")])
+            return
         if path != self.path:
             await send_json(send, 404, {"error": "not found", "mcpEndpoint": self.path})
             return
-        headers = Headers(scope["headers"])
+        headers = Headers(scope)
         try:
             if not self.guard.host_ok(headers.get("host")):
                 raise _reject(403, INVALID_REQUEST, "Forbidden: Host header not allowed")
@@ -270,22 +278,24 @@ class StreamableHTTP:
         except Disconnected:
             return
         except HTTPError as exc:
-            headers_out = exc.headers
-            if exc.status == 503:
-                headers_out = [*headers_out, (b"retry-after", b"5")]
+            headers_out = exc.headers + _encode_headers(exc.error.headers)
+            if exc.status == 503 and "retry-after" not in exc.error.headers:
+                headers_out.append((b"retry-after", b"5"))
             await send_json(send, exc.status, error_response(exc.request_id, exc.error), headers_out)
 
     async def _principal(self, headers: Headers, request_id: Any = None) -> Principal:
-        identify = self.app.identify
-        if identify is None:
+        app = self.app
+        if not app.authenticators:
             return ANONYMOUS
+        challenge = app.oauth.challenge() if app.oauth is not None else 'Bearer realm="mcp"'
+        request = HTTPRequest(headers.values, headers.client, headers.scope)
         try:
-            found = identify(headers.values)
-            if inspect.isawaitable(found):
-                found = await found
+            return await authenticate(app.authenticators, request, app.auth_required, challenge)
         except MCPError as exc:
             raise HTTPError(exc.status if exc.status >= 400 else 401, exc, request_id) from None
-        return found if isinstance(found, Principal) else ANONYMOUS
+        except StoreError:
+            raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable"),
+                            request_id) from None
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -432,6 +442,8 @@ class StreamableHTTP:
             raise HTTPError(exc.status, exc, request_id) from None
         info.principal = await self._principal(headers, request_id)
         info.cache_bypass = "no-cache" in (headers.get("cache-control") or "")
+        info.client = headers.client[0] if headers.client else None
+        info.idempotency_key = headers.get("idempotency-key")
         if "id" not in message:
             await send_empty(send, 202)
             return
@@ -452,8 +464,8 @@ class StreamableHTTP:
             await channel.abort()
             return
         disconnect.cancel()
-        response, status = task.result()
-        await channel.finish(response, status)
+        response, status, extra = task.result()
+        await channel.finish(response, status, extra)
 
     async def _listen(self, request_id: Any, params: dict[str, Any], info: RequestInfo,
                       receive: Receive, send: Send) -> None:
@@ -544,7 +556,9 @@ class StreamableHTTP:
         info = RequestInfo("handshake", session.protocol_version or header_version or HEADERLESS_DEFAULT,
                            session.client_capabilities, session.client_info, session.log_level,
                            principal, session.id,
-                           cache_bypass="no-cache" in (headers.get("cache-control") or ""))
+                           cache_bypass="no-cache" in (headers.get("cache-control") or ""),
+                           client=headers.client[0] if headers.client else None,
+                           idempotency_key=headers.get("idempotency-key"))
         channel = ResponseChannel(self, send, session, [])
         task = asyncio.ensure_future(self.core.handle(message, info, channel))
         # Most calls end quickly; only a call still running after a moment watches for
@@ -553,15 +567,15 @@ class StreamableHTTP:
         if not task.done() and await self._cancelled_while(task, session, request_id):
             await channel.finish(error_response(request_id, MCPError(INVALID_REQUEST, "Request cancelled")), 200)
             return
-        response, status = task.result()
+        response, status, extra = task.result()
         if method == "logging/setLevel" and "result" in response:
             session.log_level = params["level"]
             try:
                 await self.app.runtime.sessions.save(session)
             except StoreError:
                 response = error_response(request_id, MCPError(INTERNAL_ERROR, "state store unreachable"))
-                status = 503
-        await channel.finish(response, status)
+                status, extra = 503, {"retry-after": "5"}
+        await channel.finish(response, status, extra)
 
     async def _cancelled_while(self, task: "asyncio.Future[Any]", session: Session, request_id: Any) -> bool:
         """Wait for ``task``; True if a cancellation for it arrived first (it is cancelled)."""
@@ -584,10 +598,10 @@ class StreamableHTTP:
                           send: Send) -> None:
         principal = await self._principal(headers, message.get("id"))
         info = RequestInfo("handshake", HEADERLESS_DEFAULT, principal=principal)
-        response, status = await self.core.handle(message, info, ResponseChannel(self, send, None, []))
+        response, status, extra = await self.core.handle(message, info, ResponseChannel(self, send, None, []))
         result = response.get("result")
         if result is None:
-            await send_json(send, status, response)
+            await send_json(send, status, response, _encode_headers(extra))
             return
         capabilities = params.get("capabilities")
         client_info = params.get("clientInfo")
@@ -633,6 +647,10 @@ class StreamableHTTP:
         session = await self._session(headers)
         await self.app.runtime.sessions.delete(session.id)
         await send_empty(send, 200)
+
+
+def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
 async def _wait_disconnect(receive: Receive) -> None:

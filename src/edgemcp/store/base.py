@@ -61,6 +61,11 @@ class Store(Protocol):
     ) -> bool:
         """Set ``value`` only if the current value is ``expected`` (``None``: absent)."""
 
+    async def take(self, key: str, capacity: float, per_second: float, cost: float = 1) -> float:
+        """Token bucket: take ``cost`` tokens from the bucket at ``key`` (full at first,
+        refilled at ``per_second`` up to ``capacity``). Returns 0 if taken, else the seconds
+        until enough tokens will be there (nothing is taken then). A negative cost refunds."""
+
     async def publish(self, channel: str, message: bytes) -> None: ...
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:

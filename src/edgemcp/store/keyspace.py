@@ -35,6 +35,15 @@ class Keyspace:
     async def delete(self, name: str) -> None:
         await self.store.delete(self.prefix + name)
 
+    async def take(self, name: str, capacity: float, per_second: float, cost: float = 1) -> float:
+        return await self.store.take(self.prefix + name, capacity, per_second, cost)
+
+    async def compare_and_set(self, name: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
+        return await self.store.compare_and_set(
+            self.prefix + name, None if expected is None else msgpack.packb(expected),
+            msgpack.packb(value), ttl,
+        )
+
     async def publish(self, channel: str, value: Any) -> None:
         await self.store.publish(self.prefix + channel, msgpack.packb(value))
 

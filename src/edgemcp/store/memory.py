@@ -13,6 +13,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
         self._channels: dict[str, set[Subscription]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._writes = 0
 
     def _live(self, key: str) -> bytes | None:
@@ -62,6 +63,16 @@ class MemoryStore:
             return False
         self._put(key, value, ttl)
         return True
+
+    async def take(self, key: str, capacity: float, per_second: float, cost: float = 1) -> float:
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(key, (capacity, now))
+        tokens = min(capacity, tokens + (now - stamp) * per_second)
+        if tokens < cost:
+            self._buckets[key] = (tokens, now)
+            return (cost - tokens) / per_second
+        self._buckets[key] = (min(capacity, tokens - cost), now)
+        return 0.0
 
     async def publish(self, channel: str, message: bytes) -> None:
         for subscription in self._channels.get(channel, ()):

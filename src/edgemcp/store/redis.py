@@ -44,6 +44,28 @@ end
 return 1
 """
 
+# Token bucket in a hash {tokens, at}; the clock is Redis's own, shared by every replica.
+_TAKE = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens < cost then
+  wait = (cost - tokens) / rate
+else
+  tokens = math.min(capacity, tokens - cost)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
 
 def _ms(ttl: float | None) -> int:
     return 0 if ttl is None else max(1, int(ttl * 1000))
@@ -62,6 +84,7 @@ class RedisStore:
             self.client = aioredis.from_url(url, **options)
         self._incr = self.client.register_script(_INCR)
         self._cas = self.client.register_script(_CAS)
+        self._take = self.client.register_script(_TAKE)
         self._hub: _PubSubHub | None = None
 
     async def _initialize(self) -> None:
@@ -120,6 +143,14 @@ class RedisStore:
         except RedisError as exc:
             raise StoreError(f"redis compare_and_set failed: {type(exc).__name__}") from exc
         return bool(done)
+
+    async def take(self, key: str, capacity: float, per_second: float, cost: float = 1) -> float:
+        if self._uninitialized:
+            await self._initialize()
+        try:
+            return float(await self._take(keys=[key], args=[capacity, per_second, cost]))
+        except RedisError as exc:
+            raise StoreError(f"redis take failed: {type(exc).__name__}") from exc
 
     async def publish(self, channel: str, message: bytes) -> None:
         if self._uninitialized:
