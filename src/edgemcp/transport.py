@@ -290,6 +290,7 @@ class StreamableHTTP:
         challenge = app.oauth.challenge() if app.oauth is not None else 'Bearer realm="mcp"'
         request = HTTPRequest(headers.values, headers.client, headers.scope)
         try:
+            app.runtime  # noqa: B018 - builds the runtime, which binds authenticators to the store
             return await authenticate(app.authenticators, request, app.auth_required, challenge)
         except MCPError as exc:
             raise HTTPError(exc.status if exc.status >= 400 else 401, exc, request_id) from None
