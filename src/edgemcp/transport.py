@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from .cancellation import run_cancellable
 from .context import RequestInfo
 from .core import PROTOCOL_VERSION, Core, error_response, modern_request_info
 from .errors import (
@@ -455,17 +456,14 @@ class StreamableHTTP:
         if not self.core.knows(method, modern=True):
             raise HTTPError(404, method_not_found(method), request_id)
         channel = ResponseChannel(self, send, None, [])
-        task = asyncio.ensure_future(self.core.handle(message, info, channel))
-        disconnect = asyncio.ensure_future(_wait_disconnect(receive))
-        await asyncio.wait((task, disconnect), return_when=asyncio.FIRST_COMPLETED)
-        if not task.done():
-            # Closing the stream is cancellation in this era: stop and send nothing more.
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        # Closing the stream is cancellation in this era: stop and send nothing more.
+        outcome, cancelled = await run_cancellable(
+            self.core.handle(message, info, channel), lambda: _wait_disconnect(receive), CANCEL_WATCH_AFTER
+        )
+        if cancelled or outcome is None:
             await channel.abort()
             return
-        disconnect.cancel()
-        response, status, extra = task.result()
+        response, status, extra = outcome
         await channel.finish(response, status, extra)
 
     async def _listen(self, request_id: Any, params: dict[str, Any], info: RequestInfo,
@@ -561,14 +559,16 @@ class StreamableHTTP:
                            client=headers.client[0] if headers.client else None,
                            idempotency_key=headers.get("idempotency-key"))
         channel = ResponseChannel(self, send, session, [])
-        task = asyncio.ensure_future(self.core.handle(message, info, channel))
-        # Most calls end quickly; only a call still running after a moment watches for
-        # a notifications/cancelled, which may arrive at any replica.
-        await asyncio.wait((task,), timeout=CANCEL_WATCH_AFTER)
-        if not task.done() and await self._cancelled_while(task, session, request_id):
+        # A notifications/cancelled for this call may arrive at any replica: watch for it
+        # through the store, but only once the call has run for a moment.
+        key = f"cancel:{session.id}:{json.dumps(request_id)}"
+        outcome, cancelled = await run_cancellable(
+            self.core.handle(message, info, channel), lambda: self._cancellation(key), CANCEL_WATCH_AFTER
+        )
+        if cancelled or outcome is None:
             await channel.finish(error_response(request_id, MCPError(INVALID_REQUEST, "Request cancelled")), 200)
             return
-        response, status, extra = task.result()
+        response, status, extra = outcome
         if method == "logging/setLevel" and "result" in response:
             session.log_level = params["level"]
             try:
@@ -578,22 +578,13 @@ class StreamableHTTP:
                 status, extra = 503, {"retry-after": "5"}
         await channel.finish(response, status, extra)
 
-    async def _cancelled_while(self, task: "asyncio.Future[Any]", session: Session, request_id: Any) -> bool:
-        """Wait for ``task``; True if a cancellation for it arrived first (it is cancelled)."""
-        key = f"cancel:{session.id}:{json.dumps(request_id)}"
+    async def _cancellation(self, key: str) -> None:
+        """Returns when a cancellation for ``key`` arrives (through the store)."""
         try:
             async with self.app.runtime.mailbox.expect(key) as receive:
-                cancelled = asyncio.ensure_future(receive(MAX_CALL_SECONDS))
-                await asyncio.wait((task, cancelled), return_when=asyncio.FIRST_COMPLETED)
-                cancelled.cancel()
-                await asyncio.gather(cancelled, return_exceptions=True)
-        except StoreError:
-            await asyncio.wait((task,))  # cannot watch: let the call finish
-        if task.done():
-            return False
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return True
+                await receive(MAX_CALL_SECONDS)
+        except (StoreError, TimeoutError):
+            await asyncio.Event().wait()  # cannot watch: never cancel, let the call finish
 
     async def _initialize(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
                           send: Send) -> None:
