@@ -1,0 +1,275 @@
+# ruff: noqa: RUF001  (the multiplication sign and en dash are the Markdown output)
+"""Turn bench/results/results.json into the Markdown table and the PNG chart.
+
+    python bench/report.py [bench/results/results.json]   # re-render without re-measuring
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+MIB = 1024
+
+TARGETS_NOTE = ("Targets from issue 7: tools/call c=16 ≥ 0.75× bare Starlette (so > 2× the SDK "
+                "low-level Server and > 4× MCPServer); 2025-11-25 with a session ≥ 0.6× (memory) and "
+                "≥ 0.4× (Redis); cold start ≤ 2× bare Starlette and ≤ 0.35× the official SDK; RSS after "
+                "start ≤ 45 MiB.")
+
+
+def _fmt_int(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def _fmt_ratio(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def _mib(kib: float | None) -> str:
+    return "–" if kib is None else f"{kib / MIB:.0f}"
+
+
+def _median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+class Results:
+    def __init__(self, raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> None:
+        self.raw = raw
+        self.workloads = workloads
+        self.servers = {s.key: s for s in servers}
+        self.by: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+        for r in raw["runs"]:
+            self.by[(r["workload"], r["concurrency"], r["server"])].append(r)
+        self.reps = raw["machine"]["settings"]["reps"]
+
+    def figure(self, run: dict[str, Any], chain: bool) -> float:
+        return float(run["seq_per_s"] if chain else run["rps"])
+
+    def valid(self, workload: str, c: int, server: str) -> list[dict[str, Any]]:
+        return [r for r in self.by[(workload, c, server)] if not r["invalid"]]
+
+    def invalid(self, workload: str, c: int, server: str) -> list[dict[str, Any]]:
+        return [r for r in self.by[(workload, c, server)] if r["invalid"]]
+
+    def median(self, w: Any, c: int, server: str) -> float | None:
+        return _median([self.figure(r, w.chain) for r in self.valid(w.key, c, server)])
+
+    def p99(self, w: Any, c: int, server: str) -> float | None:
+        return _median([r["p99_ms"] for r in self.valid(w.key, c, server)])
+
+    def server_cpu(self, w: Any, c: int, server: str) -> float | None:
+        return _median([r["server_cpu_pct"] for r in self.valid(w.key, c, server) if "server_cpu_pct" in r])
+
+    def ratio(self, w: Any, c: int, server: str, base: str) -> float | None:
+        """Median over repetitions of server / base, both measured in the same repetition."""
+        base_by_rep = {r["rep"]: self.figure(r, w.chain) for r in self.valid(w.key, c, base)}
+        ratios = [self.figure(r, w.chain) / base_by_rep[r["rep"]] for r in self.valid(w.key, c, server)
+                  if base_by_rep.get(r["rep"])]
+        return _median(ratios)
+
+    def concurrencies(self, w: Any) -> list[int]:
+        return sorted({c for (wk, c, _) in self.by if wk == w.key})
+
+
+def _baseline(server_key: str) -> str:
+    return "starlette-granian" if server_key.endswith("-granian") else "starlette"
+
+
+def _cell(res: Results, w: Any, c: int, key: str) -> tuple[str, str]:
+    med = res.median(w, c, key)
+    bad = res.invalid(w.key, c, key)
+    n_valid = len(res.valid(w.key, c, key))
+    if med is None:
+        return ("INVALID" if bad else "–"), "–"
+    mark = f" ({len(bad)} invalid)" if bad else ""
+    ratio = res.ratio(w, c, key, _baseline(key))
+    return _fmt_int(med) + mark, _fmt_ratio(ratio) if n_valid else "–"
+
+
+def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> str:
+    res = Results(raw, workloads, servers)
+    m = raw["machine"]
+    s = m["settings"]
+    pk = m["packages"]
+    out: list[str] = []
+    out.append("# edgemcp benchmark results\n")
+    out.append(f"Mode **{m['mode']}**: {s['reps']} repetition(s), {s['duration_s']:g} s per measured run after "
+               f"{s['warmup_s']:g} s of warm-up, concurrency {', '.join(map(str, s['concurrency']))}; "
+               f"{m['date']}, edgemcp commit {m['commit']} (src/ sha256 {m.get('src_sha256', '?')}), "
+               f"{s['elapsed_s']} s in all.\n")
+    if m.get("source_note"):
+        out.append(f"Note: {m['source_note']}.\n")
+    out.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, Python {m['python']}. "
+               f"wrk pinned to CPU {s['wrk_cpu']}, the server (one process) to CPU {s['server_cpu']}; "
+               f"redis-server (when used) on CPU {s['wrk_cpu']}.\n")
+    out.append("Packages: " + ", ".join(f"{k} {v}" for k, v in pk.items())
+               + f", redis-server {m['redis_server']}, {m['wrk']}.\n")
+    out.append("Servers run under uvicorn (1 worker, uvloop, httptools, no access log) unless marked "
+               "*granian* (1 worker, 1 runtime thread, uvloop). Figures are medians over the repetitions; "
+               "**×bare** is the median of per-repetition ratios to bare Starlette measured in the same "
+               "repetition on the same runner (granian rows: bare Starlette on granian). Every reply was "
+               "checked (status and content) by wrk's Lua; a run with any failed check or socket error is "
+               "INVALID and left out of the medians. *server CPU %*: the server process's CPU time over the "
+               "measured run's wall time; well under 100 at c=16 means it waited (on Redis, or for a "
+               "core someone else was using).\n")
+
+    for w in workloads:
+        concs = res.concurrencies(w)
+        if not concs:
+            continue
+        out.append(f"\n## {w.title}\n")
+        if w.note:
+            out.append(w.note + "\n")
+        head = ["server"]
+        for c in concs:
+            head += [f"c={c} {w.unit}", f"c={c} ×bare"]
+        head += ["p99 ms (c=16)", "server CPU % (c=16)"]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for key in w.servers:
+            d = res.servers[key]
+            label = d.label + (" *granian*" if d.runner == "granian" else "")
+            row = [label]
+            for c in concs:
+                row += list(_cell(res, w, c, key))
+            p99 = res.p99(w, 16, key)
+            row.append("–" if p99 is None else f"{p99:.1f}")
+            cpu = res.server_cpu(w, 16, key)
+            row.append("–" if cpu is None else f"{cpu:.0f}")
+            out.append("| " + " | ".join(row) + " |")
+
+    cold = raw.get("cold_start") or {}
+    rss = raw.get("rss_kib") or {}
+    if cold:
+        key_of = {"bare_asgi": "raw", "bare_starlette": "starlette", "edgemcp_app": "edgemcp",
+                  "sdk_lowlevel": "sdk-lowlevel", "sdk_mcpserver": "sdk-mcpserver", "fastmcp_app": "fastmcp"}
+        base = cold.get("bare Starlette", {}).get("median_ms")
+        ll = cold.get("official SDK low-level Server", {}).get("median_ms")
+        hi = cold.get("official SDK MCPServer", {}).get("median_ms")
+        out.append("\n## Cold start and memory\n")
+        out.append(f"Cold start: wall time of `python -c 'import servers.<module>'` (the module imports its "
+                   f"framework and builds an app with ten tools), pinned to CPU {s['server_cpu']}, bytecode "
+                   f"cached, median of {s['cold_runs']} interleaved runs. RSS after import: VmRSS at the end of "
+                   f"that import. RSS after start: VmRSS of the running uvicorn server after its first "
+                   f"request; after load: at the end of a repetition's load (median over repetitions).\n")
+        head = ["server", "cold start ms", "×bare Starlette", "×SDK low-level", "×SDK MCPServer",
+                "RSS after import MiB", "RSS after start MiB", "RSS after load MiB"]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for label, c in cold.items():
+            ms = c["median_ms"]
+            k = key_of.get(c["module"] or "")
+            r = rss.get(k, {}) if k else {}
+            out.append("| " + " | ".join([
+                label, f"{ms:.0f}",
+                _fmt_ratio(ms / base) if base else "–",
+                _fmt_ratio(ms / ll) if ll else "–",
+                _fmt_ratio(ms / hi) if hi else "–",
+                _mib(c.get("rss_after_import_kib")),
+                _mib(_median(r.get("start", []))), _mib(_median(r.get("load", []))),
+            ]) + " |")
+
+    out.append("\n## Targets (issue 7)\n")
+    out.append(TARGETS_NOTE + "\n")
+    out.append("| target | measured | met? |")
+    out.append("|---|---|---|")
+    by_key = {w.key: w for w in workloads}
+
+    def target(name: str, value: float | None, ok: bool | None, fmt: str = "{:.2f}×") -> None:
+        shown = "–" if value is None else fmt.format(value)
+        verdict = "–" if ok is None else ("yes" if ok else "**no**")
+        out.append(f"| {name} | {shown} | {verdict} |")
+
+    if "call" in by_key and 16 in res.concurrencies(by_key["call"]):
+        w = by_key["call"]
+        r = res.ratio(w, 16, "edgemcp", "starlette")
+        target("tools/call 2026-07-28, c=16, uvicorn: ≥ 0.75× bare Starlette", r, None if r is None else r >= 0.75)
+        r = res.ratio(w, 16, "edgemcp", "sdk-lowlevel")
+        target("… > 2× the SDK low-level Server", r, None if r is None else r > 2)
+        r = res.ratio(w, 16, "edgemcp", "sdk-mcpserver")
+        target("… > 4× the SDK MCPServer", r, None if r is None else r > 4)
+    if "session" in by_key:
+        w = by_key["session"]
+        r = res.ratio(w, 16, "edgemcp", "starlette")
+        target("tools/call 2025-11-25 + session, memory store: ≥ 0.6×", r, None if r is None else r >= 0.6)
+        r = res.ratio(w, 16, "edgemcp-redis", "starlette")
+        target("tools/call 2025-11-25 + session, Redis store: ≥ 0.4×", r, None if r is None else r >= 0.4)
+    if cold:
+        e = cold.get("edgemcp", {}).get("median_ms")
+        b = cold.get("bare Starlette", {}).get("median_ms")
+        sdk = [x for x in (cold.get("official SDK low-level Server", {}).get("median_ms"),
+                           cold.get("official SDK MCPServer", {}).get("median_ms")) if x]
+        if e and b:
+            target("cold start ≤ 2× bare Starlette", e / b, e / b <= 2)
+        if e and sdk:
+            r = e / min(sdk)
+            target("cold start ≤ 0.35× the official SDK (the faster of its two servers)", r, r <= 0.35)
+    start = _median(rss.get("edgemcp", {}).get("start", []))
+    if start:
+        target("RSS after start ≤ 45 MiB (uvicorn server process)", start / MIB, start / MIB <= 45, "{:.1f} MiB")
+
+    bad = [r for r in raw["runs"] if r["invalid"]]
+    if bad:
+        out.append("\n## Invalid runs\n")
+        for r in bad:
+            out.append(f"- rep {r['rep'] + 1}, {r['workload']} c={r['concurrency']}, {r['server']}: {r['invalid']}"
+                       + (f" — first failure: `{r['first_failure'][:200]}`" if r.get("first_failure") else ""))
+    return "\n".join(out) + "\n"
+
+
+def chart(raw: dict[str, Any], workloads: list[Any], servers: list[Any], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = Results(raw, workloads, servers)
+    panels = [w for w in workloads if 16 in res.concurrencies(w)]
+    if not panels:
+        return
+    heights = [max(2.0, 0.42 * len(w.servers) + 1.0) for w in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, sum(heights)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    colours = {"raw": "#9e9e9e", "starlette": "#616161", "edgemcp": "#1565c0", "sdk": "#ef6c00",
+               "fastmcp": "#6a1b9a"}
+    for ax, w in zip(axes[:, 0], panels, strict=True):
+        labels, values, ratios, cols = [], [], [], []
+        for key in w.servers:
+            d = res.servers[key]
+            labels.append(d.label + (" [granian]" if d.runner == "granian" else ""))
+            values.append(res.median(w, 16, key) or 0)
+            ratios.append(res.ratio(w, 16, key, _baseline(key)))
+            family = next((f for f in colours if key.startswith(f)), "raw")
+            cols.append(colours[family])
+        y = range(len(labels))
+        ax.barh(list(y), values, color=cols)
+        ax.set_yticks(list(y), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(f"{w.title} — c=16", fontsize=9, loc="left")
+        ax.set_xlabel(w.unit, fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        top = max(values) if values else 1
+        for i, (v, r) in enumerate(zip(values, ratios, strict=True)):
+            text = "invalid" if not v else (f"{v:,.0f}  ({r:.2f}× bare)" if r is not None else f"{v:,.0f}")
+            ax.text(v + top * 0.01, i, text, va="center", fontsize=7)
+        ax.set_xlim(0, top * 1.3)
+    m = raw["machine"]
+    fig.suptitle(f"edgemcp benchmark ({m['mode']}, {m['settings']['reps']} rep.) — {m['cpu']}, "
+                 f"Python {m['python']}; median of repetitions", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    from run import SERVERS, WORKLOADS
+    src = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results" / "results.json"
+    data = json.loads(src.read_text())
+    md = markdown(data, WORKLOADS, SERVERS)
+    (src.parent / "results.md").write_text(md)
+    chart(data, WORKLOADS, SERVERS, src.parent / "throughput.png")
+    print(md)
