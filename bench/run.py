@@ -563,7 +563,7 @@ WORKLOADS = [
              note="edgemcp-guarded checks a bearer token (SHA-256 + constant-time compare) and takes a token "
                   "from two buckets (agent and tool) in the memory store on every call; the budgets are far "
                   "above what a run spends, so every call passes. Compare its req/s with the unguarded "
-                  "edgemcp row of the same table (issue 5: guarded ≥ 0.75× unguarded)."),
+                  "edgemcp row of the same table (issue 5: guarded at least 0.75 of unguarded)."),
 ]
 
 

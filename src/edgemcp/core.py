@@ -239,13 +239,12 @@ class Core:
         progress_token = meta.get("progressToken") if isinstance(meta, dict) else None
         answers: dict[str, Any] = {}
         state: dict[str, Any] = {}
-        digest = ""
         modern = info.era == "modern"
         if modern:
-            digest = request_digest(method, target, arguments)
             if "requestState" in params:
                 answers, state = self.app.runtime.sealer.open(
-                    params["requestState"], info.principal.key, digest
+                    params["requestState"], info.principal.key,
+                    request_digest(method, target, arguments),
                 )
             responses = params.get("inputResponses")
             if responses is not None:
@@ -261,7 +260,8 @@ class Core:
                 "resultType": "input_required",
                 "inputRequests": {key: r.wire() for key, r in needed.requests.items()},
                 "requestState": self.app.runtime.sealer.seal(
-                    info.principal.key, digest, ctx.answers, ctx.state
+                    info.principal.key, request_digest(method, target, arguments),
+                    ctx.answers, ctx.state,
                 ),
             }
 
