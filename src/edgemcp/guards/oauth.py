@@ -10,7 +10,7 @@ extra: ``pip install 'edgemcp[oauth]'``.
 import contextlib
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -20,6 +20,22 @@ from ..errors import FORBIDDEN, MCPError
 from ..principal import HTTPRequest, Principal
 from ..store import Keyspace, StoreError
 from .identity import bearer_token, unauthenticated
+
+
+@contextlib.asynccontextmanager
+async def _authorization_server(
+    shared: httpx.AsyncClient | None, unavailable: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for one call to the authorization server (the shared one if given);
+    any failure to reach it becomes a 503 the client may retry."""
+    client = shared or httpx.AsyncClient(timeout=5.0)
+    try:
+        yield client
+    except (httpx.HTTPError, ValueError):
+        raise MCPError(-32603, unavailable, status=503, headers={"retry-after": "5"}) from None
+    finally:
+        if shared is None:
+            await client.aclose()
 
 
 class TokenVerifier(Protocol):
@@ -66,17 +82,10 @@ class JWTVerifier:
         self._http = http
 
     async def _fetch_jwks(self) -> dict[str, Any]:
-        client = self._http or httpx.AsyncClient(timeout=5.0)
-        try:
+        async with _authorization_server(self._http, "Authorization server keys unavailable") as client:
             response = await client.get(self.jwks_uri, headers={"accept": "application/json"})
             response.raise_for_status()
             jwks: dict[str, Any] = response.json()
-        except (httpx.HTTPError, ValueError):
-            raise MCPError(-32603, "Authorization server keys unavailable", status=503,
-                           headers={"retry-after": "5"}) from None
-        finally:
-            if self._http is None:
-                await client.aclose()
         return jwks
 
     async def _keys(self, keyspace: Keyspace | None, refresh: bool) -> dict[str, Any]:
@@ -155,17 +164,10 @@ class IntrospectionVerifier:
         cache_key = "introspect:" + hashlib.sha256(token.encode()).hexdigest()
         claims = await keyspace.get(cache_key) if keyspace is not None else None
         if not isinstance(claims, dict):
-            client = self._http or httpx.AsyncClient(timeout=5.0)
-            try:
+            async with _authorization_server(self._http, "Token introspection unavailable") as client:
                 response = await client.post(self.endpoint, data={"token": token}, auth=self.auth)
                 response.raise_for_status()
                 claims = response.json()
-            except (httpx.HTTPError, ValueError):
-                raise MCPError(-32603, "Token introspection unavailable", status=503,
-                               headers={"retry-after": "5"}) from None
-            finally:
-                if self._http is None:
-                    await client.aclose()
         if not claims.get("active"):
             raise unauthenticated("token inactive")
         exp = claims.get("exp")
