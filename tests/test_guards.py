@@ -300,3 +300,16 @@ async def test_dry_run(client: httpx.AsyncClient) -> None:
     refused = await call(client, "echo", {"text": "x"}, meta={"dev.edgemcp/dryRun": True})
     assert refused.json()["error"]["code"] == -32602
     assert "does not support dry runs" in refused.json()["error"]["message"]
+
+
+async def test_replies_and_delete_need_the_session_owner(client: httpx.AsyncClient) -> None:
+    body = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    session = (await client.post("/mcp", headers={"accept": ACCEPT, "authorization": "Bearer bob-token"},
+                                 json=body)).headers["mcp-session-id"]
+    as_alice = {"accept": ACCEPT, "mcp-session-id": session, "authorization": "Bearer alice-token"}
+    reply = await client.post("/mcp", headers=as_alice, json={"jsonrpc": "2.0", "id": "edgemcp-x", "result": {}})
+    assert reply.status_code == 404
+    assert (await client.delete("/mcp", headers=as_alice)).status_code == 404
+    as_bob = {**as_alice, "authorization": "Bearer bob-token"}
+    assert (await client.post("/mcp", headers=as_bob, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})).status_code == 200

@@ -296,8 +296,7 @@ class StreamableHTTP:
         except MCPError as exc:
             raise HTTPError(exc.status if exc.status >= 400 else 401, exc, request_id) from None
         except StoreError:
-            raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable"),
-                            request_id) from None
+            raise _store_down(request_id) from None
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -442,10 +441,7 @@ class StreamableHTTP:
             info = modern_request_info(params)
         except MCPError as exc:
             raise HTTPError(exc.status, exc, request_id) from None
-        info.principal = await self._principal(headers, request_id)
-        info.cache_bypass = "no-cache" in (headers.get("cache-control") or "")
-        info.client = headers.client[0] if headers.client else None
-        info.idempotency_key = headers.get("idempotency-key")
+        _describe_caller(info, headers, await self._principal(headers, request_id))
         if "id" not in message:
             await send_empty(send, 202)
             return
@@ -489,8 +485,7 @@ class StreamableHTTP:
                 await self._relay_changes(changes, kinds, accepted, tag, receive, send)
         except StoreError:
             if not started:
-                raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable"),
-                                request_id) from None
+                raise _store_down(request_id) from None
             log.warning("listen stream ended: the store connection dropped")
         except OSError:
             return  # client went away
@@ -519,7 +514,9 @@ class StreamableHTTP:
             disconnect.cancel()
 
     # -- handshake era (2024-11-05 … 2025-11-25) -------------------------------------------
-    async def _session(self, headers: Headers, request_id: Any = None) -> Session:
+    async def _session(self, headers: Headers, request_id: Any = None) -> tuple[Session, Principal]:
+        """The caller's session and principal. A session presented by another principal is
+        answered exactly like an unknown one, whatever the request (call, reply, DELETE)."""
         token = headers.protocol("mcp-session-id")
         if token is None:
             raise HTTPError(400, invalid_request("Bad Request: Mcp-Session-Id header is required; send initialize first"), request_id)
@@ -530,10 +527,11 @@ class StreamableHTTP:
             try:
                 session = await sessions.load(raw_id)
             except StoreError:
-                raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: session store unreachable"), request_id) from None
-        if session is None:
+                raise _store_down(request_id) from None
+        principal = await self._principal(headers, request_id)
+        if session is None or session.principal != principal.key:
             raise HTTPError(404, MCPError(INVALID_REQUEST, "Session not found: initialize a new session"), request_id)
-        return session
+        return session, principal
 
     async def _handshake(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
                          header_version: str | None, send: Send) -> None:
@@ -542,11 +540,7 @@ class StreamableHTTP:
         if method == "initialize":
             await self._initialize(headers, message, params, send)
             return
-        session = await self._session(headers, request_id)
-        principal = await self._principal(headers, request_id)
-        if principal.key != session.principal:
-            # Someone else's session id: answer exactly as for an unknown session.
-            raise HTTPError(404, MCPError(INVALID_REQUEST, "Session not found: initialize a new session"), request_id)
+        session, principal = await self._session(headers, request_id)
         if "id" not in message:
             if method == "notifications/cancelled":
                 await self._cancel(session, params)
@@ -554,10 +548,8 @@ class StreamableHTTP:
             return
         info = RequestInfo("handshake", session.protocol_version or header_version or HEADERLESS_DEFAULT,
                            session.client_capabilities, session.client_info, session.log_level,
-                           principal, session.id,
-                           cache_bypass="no-cache" in (headers.get("cache-control") or ""),
-                           client=headers.client[0] if headers.client else None,
-                           idempotency_key=headers.get("idempotency-key"))
+                           session_id=session.id)
+        _describe_caller(info, headers, principal)
         channel = ResponseChannel(self, send, session, [])
         # A notifications/cancelled for this call may arrive at any replica: watch for it
         # through the store, but only once the call has run for a moment.
@@ -574,8 +566,8 @@ class StreamableHTTP:
             try:
                 await self.app.runtime.sessions.save(session)
             except StoreError:
-                response = error_response(request_id, MCPError(INTERNAL_ERROR, "state store unreachable"))
-                status, extra = 503, {"retry-after": "5"}
+                down = _store_down(request_id)
+                response, status, extra = error_response(request_id, down.error), 503, {"retry-after": "5"}
         await channel.finish(response, status, extra)
 
     async def _cancellation(self, key: str) -> None:
@@ -605,8 +597,7 @@ class StreamableHTTP:
                 principal.key,
             )
         except StoreError:
-            raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: session store unreachable"),
-                            message.get("id")) from None
+            raise _store_down(message.get("id")) from None
         await send_json(send, 200, response, [(b"mcp-session-id", token.encode("ascii"))])
 
     async def _cancel(self, session: Session, params: dict[str, Any]) -> None:
@@ -621,7 +612,7 @@ class StreamableHTTP:
         version = headers.protocol("mcp-protocol-version")
         if version is not None and version not in HANDSHAKE_VERSIONS:
             raise _reject(400, INVALID_REQUEST, "Invalid Request: clients do not send responses in this protocol version")
-        session = await self._session(headers)
+        session, _ = await self._session(headers)
         request_id = message.get("id")
         if not isinstance(request_id, str) or not request_id.startswith("edgemcp-"):
             await send_empty(send, 202)  # not ours: nothing is waiting for it
@@ -632,13 +623,25 @@ class StreamableHTTP:
                 f"reply:{session.id}:{request_id}", reply, self.app.reply_timeout
             )
         except StoreError:
-            raise HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable")) from None
+            raise _store_down() from None
         await send_empty(send, 202)
 
     async def _delete(self, headers: Headers, send: Send) -> None:
-        session = await self._session(headers)
+        session, _ = await self._session(headers)
         await self.app.runtime.sessions.delete(session.id)
         await send_empty(send, 200)
+
+
+def _store_down(request_id: Any = None) -> HTTPError:
+    return HTTPError(503, MCPError(INTERNAL_ERROR, "Service unavailable: state store unreachable"), request_id)
+
+
+def _describe_caller(info: RequestInfo, headers: Headers, principal: Principal) -> None:
+    """What the HTTP edge knows about the caller, for guards and the cache (both eras)."""
+    info.principal = principal
+    info.cache_bypass = "no-cache" in (headers.get("cache-control") or "")
+    info.client = headers.client[0] if headers.client else None
+    info.idempotency_key = headers.get("idempotency-key")
 
 
 def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
