@@ -161,3 +161,15 @@ async def test_token_bucket_lets_exactly_the_budget_through(store: Store) -> Non
     key = fresh("burst")
     waits = await asyncio.gather(*(store.take(key, 5, 0.001) for _ in range(40)))
     assert sum(1 for w in waits if w == 0) == 5
+
+
+async def test_keyspace_rounds_ttls_up_to_the_store_floor() -> None:
+    class FlooredStore(MemoryStore):
+        capabilities = Capabilities(consistency="strong", atomic=True, pubsub=True, min_ttl=0.4)
+
+    keyspace = Keyspace(FlooredStore(), "floor")
+    await keyspace.set("k", "v", ttl=0.05)
+    await asyncio.sleep(0.15)
+    assert await keyspace.get("k") == "v"  # the 0.05 s TTL became 0.4 s
+    await asyncio.sleep(0.4)
+    assert await keyspace.get("k") is None

@@ -29,8 +29,13 @@ class Keyspace:
         raw = await self.store.get(self.prefix + name)
         return None if raw is None else msgpack.unpackb(raw)
 
+    def _ttl(self, ttl: float | None) -> float | None:
+        # One place honours the backend's TTL floor (Workers KV refuses TTLs under 60 s).
+        floor = self.store.capabilities.min_ttl
+        return ttl if ttl is None or ttl >= floor else floor
+
     async def set(self, name: str, value: Any, ttl: float | None = None) -> None:
-        await self.store.set(self.prefix + name, msgpack.packb(value), ttl)
+        await self.store.set(self.prefix + name, msgpack.packb(value), self._ttl(ttl))
 
     async def delete(self, name: str) -> None:
         await self.store.delete(self.prefix + name)
@@ -41,7 +46,7 @@ class Keyspace:
     async def compare_and_set(self, name: str, expected: Any, value: Any, ttl: float | None = None) -> bool:
         return await self.store.compare_and_set(
             self.prefix + name, None if expected is None else msgpack.packb(expected),
-            msgpack.packb(value), ttl,
+            msgpack.packb(value), self._ttl(ttl),
         )
 
     async def publish(self, channel: str, value: Any) -> None:
