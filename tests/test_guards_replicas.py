@@ -30,10 +30,11 @@ def edgemcp_cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "edgemcp", *args], check=True, cwd=ROOT, capture_output=True)
 
 
-async def call(client: httpx.AsyncClient, url: str, name: str, token: str, arguments: dict[str, str]) -> httpx.Response:
+async def call(client: httpx.AsyncClient, url: str, name: str, token: str, arguments: dict[str, str],
+               **headers: str) -> httpx.Response:
     return await client.post(url, headers={
         "accept": "application/json, text/event-stream", "authorization": f"Bearer {token}",
-        "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": name,
+        "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": name, **headers,
     }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": name, "arguments": arguments, "_meta": {
             "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}}})
@@ -73,19 +74,9 @@ async def test_kill_switch_reaches_the_other_replica(guarded: list[Server], redi
 
 async def test_idempotent_delete_across_replicas(guarded: list[Server]) -> None:
     async with httpx.AsyncClient(timeout=20) as client:
-        meta_headers = {"idempotency-key": "delete-3"}
-        first = await client.post(guarded[0].url, headers={
-            "accept": "application/json, text/event-stream", "authorization": "Bearer token-a",
-            "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "delete_record", **meta_headers,
-        }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-            "name": "delete_record", "arguments": {"record_id": "3"}, "_meta": {
-                "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}}})
-        second = await client.post(guarded[1].url, headers={
-            "accept": "application/json, text/event-stream", "authorization": "Bearer token-a",
-            "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "delete_record", **meta_headers,
-        }, json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": "delete_record", "arguments": {"record_id": "3"}, "_meta": {
-                "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}}})
+        key = {"idempotency-key": "delete-3"}
+        first = await call(client, guarded[0].url, "delete_record", "token-a", {"record_id": "3"}, **key)
+        second = await call(client, guarded[1].url, "delete_record", "token-a", {"record_id": "3"}, **key)
     text = first.json()["result"]["content"][0]["text"]
     assert text.startswith("deleted 3")
     # Replica 1 never saw record 3 deleted in its own memory, yet it replays, not re-runs.
