@@ -756,6 +756,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, help="seconds of warm-up before each run (default 2; --quick: 1)")
     ap.add_argument("--cold-runs", type=int, help="cold-start runs per server (default 15; --quick: 5)")
     ap.add_argument("--workloads", help="comma-separated subset of: " + ",".join(w.key for w in WORKLOADS))
+    ap.add_argument("--servers", help="comma-separated subset of server keys (for quick A/B checks)")
     ap.add_argument("--no-granian", action="store_true", help="skip the granian rows")
     ap.add_argument("--no-cold-start", action="store_true")
     ap.add_argument("--wrk-cpu", type=int, default=0)
@@ -786,6 +787,10 @@ def main() -> None:
         workloads = [w for w in WORKLOADS if w.key in wanted]
     if args.no_granian:
         workloads = [Workload(w.key, w.title, tuple(s for s in w.servers if not s.endswith("-granian")), w.unit,
+                              w.chain, w.full_concurrency, w.note) for w in workloads]
+    if args.servers:
+        keep = set(args.servers.split(","))
+        workloads = [Workload(w.key, w.title, tuple(s for s in w.servers if s in keep), w.unit,
                               w.chain, w.full_concurrency, w.note) for w in workloads]
     needed = sorted({s for w in workloads for s in w.servers}, key=lambda k: [s.key for s in SERVERS].index(k))
 

@@ -6,6 +6,7 @@ which is what a local dev server needs. A deployment lists its own hostnames (or
 """
 
 import os
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]", "::1")
@@ -38,6 +39,9 @@ class OriginGuard:
         self.origins = {o.rstrip("/").lower() for o in (origins or ())}
         # Without configured origins, browsers may only come from a loopback page.
         self.loopback_origins = origins is None
+        # A client sends the same Host and Origin on every request: remember the verdicts.
+        self.host_ok = lru_cache(maxsize=256)(self.host_ok)  # type: ignore[method-assign]
+        self.origin_ok = lru_cache(maxsize=256)(self.origin_ok)  # type: ignore[method-assign]
 
     def host_ok(self, host: str | None) -> bool:
         if self.any_host:

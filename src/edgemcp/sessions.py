@@ -6,6 +6,8 @@ serve the session. Its TTL slides, refreshed once half of it has passed so that 
 requests cost one read and no write.
 """
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +33,11 @@ class Sessions:
     def __init__(self, keyspace: Keyspace, secret: str | bytes, ttl: float = 3600.0) -> None:
         self.keyspace = keyspace
         self.ttl = ttl
-        self._signer = Signer(secret, salt="edgemcp.session")
+        # HMAC-SHA256 under a key derived once for this purpose (itsdangerous would derive
+        # it again on every verify, with SHA-1 through a slow Python hmac path).
+        key = hmac.digest(secret.encode() if isinstance(secret, str) else secret,
+                          b"edgemcp.session", "sha256")
+        self._signer = Signer(key, key_derivation="none", digest_method=hashlib.sha256)
 
     def _key(self, raw_id: str) -> str:
         return f"session:{raw_id}"

@@ -11,8 +11,12 @@ SSE_HEADERS = [
 KEEPALIVE = b":\r\n\r\n"
 
 
+# One encoder, built once: json.dumps would rebuild it (and re-check its options) per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(message: Any) -> bytes:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return _encode(message).encode()
 
 
 def event(message: Any) -> bytes:

@@ -126,6 +126,7 @@ class Tool:
         self.meta = meta or {}
         self.icons = icons
         self.definition = self._definition()
+        self._header_params: dict[str, tuple[str, ...]] | None = None
         schemas = [self.input_schema, self.output.schema if self.output else None]
         self.schema_digest = hashlib.sha256(
             json.dumps(schemas, sort_keys=True).encode()
@@ -157,9 +158,11 @@ class Tool:
 
     def header_params(self) -> dict[str, tuple[str, ...]]:
         """``x-mcp-header`` names mapped to the property path they mirror (lower-cased name)."""
-        found: dict[str, tuple[str, ...]] = {}
-        _collect_headers(self.input_schema, (), found)
-        return found
+        if self._header_params is None:
+            found: dict[str, tuple[str, ...]] = {}
+            _collect_headers(self.input_schema, (), found)
+            self._header_params = found
+        return self._header_params
 
     async def call(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """Run the tool. Failures the model should see come back as ``isError`` results."""

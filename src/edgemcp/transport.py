@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .cancellation import run_cancellable
@@ -55,6 +56,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+_parse = json.JSONDecoder().decode
 NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 LIST_FILTERS = {
@@ -89,13 +91,17 @@ def _reject(status: int, code: int, message: str) -> HTTPError:
 
 async def send_json(send: Send, status: int, body: Any,
                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    # A declared length lets the server write head and body at once: without it uvicorn
+    # falls back to chunked encoding, one more write and parse per response.
+    data = dumps(body)
     await send({"type": "http.response.start", "status": status,
-                "headers": JSON_HEADERS + (headers or [])})
-    await send({"type": "http.response.body", "body": dumps(body)})
+                "headers": [*JSON_HEADERS, (b"content-length", b"%d" % len(data)), *(headers or ())]})
+    await send({"type": "http.response.body", "body": data})
 
 
 async def send_empty(send: Send, status: int, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers or []})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", b"0"), *(headers or ())]})
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -107,18 +113,25 @@ class Headers:
         self.scope = scope
         client = scope.get("client")
         self.client: tuple[str, int] | None = (client[0], client[1]) if client else None
-        self.values: dict[str, str] = {}
         self.duplicated: set[str] = set()
+        # ASGI servers give lower-case names. RFC 9110 5.5: OWS is not part of the value.
+        self.values: dict[str, str] = {
+            key.decode("latin-1"): value.decode("latin-1").strip(" \t") for key, value in raw
+        }
+        if len(self.values) != len(raw):
+            self._merge_repeated(raw)
+
+    def _merge_repeated(self, raw: list[tuple[bytes, bytes]]) -> None:
+        """A header sent more than once: list values are joined, protocol headers flagged."""
+        self.values = {}
         for key, value in raw:
-            name = key.decode("latin-1").lower()
-            value = value.strip(b" \t")  # RFC 9110 5.5: OWS is not part of the value
-            if name in self.values:
-                if name.startswith("mcp-"):
-                    self.duplicated.add(name)
-                    continue
-                self.values[name] += ", " + value.decode("latin-1")
+            name, text = key.decode("latin-1"), value.decode("latin-1").strip(" \t")
+            if name not in self.values:
+                self.values[name] = text
+            elif name.startswith("mcp-"):
+                self.duplicated.add(name)
             else:
-                self.values[name] = value.decode("latin-1")
+                self.values[name] += ", " + text
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -140,6 +153,7 @@ def _decode_header_value(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=64)  # a client sends the same Accept header on every request
 def _accepts(accept: str | None, *types: str) -> bool:
     if not accept:
         return False
@@ -337,7 +351,7 @@ class StreamableHTTP:
         if _too_deep(body, self.app.max_depth):
             raise _reject(400, INVALID_REQUEST, f"Invalid Request: JSON nested deeper than {self.app.max_depth} levels")
         try:
-            return json.loads(body)
+            return _parse(body.decode("utf-8"))  # RFC 8259: JSON on the wire is UTF-8
         except (ValueError, RecursionError):
             raise _reject(400, PARSE_ERROR, "Parse error: body is not valid JSON") from None
 
@@ -553,9 +567,9 @@ class StreamableHTTP:
         channel = ResponseChannel(self, send, session, [])
         # A notifications/cancelled for this call may arrive at any replica: watch for it
         # through the store, but only once the call has run for a moment.
-        key = f"cancel:{session.id}:{json.dumps(request_id)}"
         outcome, cancelled = await run_cancellable(
-            self.core.handle(message, info, channel), lambda: self._cancellation(key), CANCEL_WATCH_AFTER
+            self.core.handle(message, info, channel),
+            lambda: self._cancellation(_cancel_key(session.id, request_id)), CANCEL_WATCH_AFTER,
         )
         if cancelled or outcome is None:
             await channel.finish(error_response(request_id, MCPError(INVALID_REQUEST, "Request cancelled")), 200)
@@ -603,9 +617,7 @@ class StreamableHTTP:
     async def _cancel(self, session: Session, params: dict[str, Any]) -> None:
         request_id = params.get("requestId")
         if isinstance(request_id, str | int):
-            await self.app.runtime.mailbox.deliver(
-                f"cancel:{session.id}:{json.dumps(request_id)}", True, MAX_CALL_SECONDS
-            )
+            await self.app.runtime.mailbox.deliver(_cancel_key(session.id, request_id), True, MAX_CALL_SECONDS)
 
     async def _client_reply(self, headers: Headers, message: dict[str, Any], send: Send) -> None:
         """A client's answer to our server-to-client request: route it to the waiting call."""
@@ -642,6 +654,10 @@ def _describe_caller(info: RequestInfo, headers: Headers, principal: Principal) 
     info.cache_bypass = "no-cache" in (headers.get("cache-control") or "")
     info.client = headers.client[0] if headers.client else None
     info.idempotency_key = headers.get("idempotency-key")
+
+
+def _cancel_key(session_id: str, request_id: Any) -> str:
+    return f"cancel:{session_id}:{json.dumps(request_id)}"
 
 
 def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
