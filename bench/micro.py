@@ -78,10 +78,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--apps", default="bare_starlette,edgemcp_app",
+                        help="modules under bench/servers; the first is the baseline")
     args = parser.parse_args()
-    from servers import bare_starlette, edgemcp_app
+    import importlib
 
-    apps = {"bare Starlette": bare_starlette.asgi, "edgemcp": edgemcp_app.asgi}
+    names = args.apps.split(",")
+    apps = {name: importlib.import_module(f"servers.{name}").asgi for name in names}
     workloads = {"tools/call 2026-07-28": (R.step_modern_call(), False),
                  "tools/call 2025-11-25 session": (R.step_handshake_call(), True)}
     for label, (step, needs_session) in workloads.items():
@@ -90,12 +93,12 @@ async def main() -> None:
         for _ in range(args.repeat):
             for name, app in apps.items():
                 times[name].append(await _time(app, step, sessions[name], args.n))
-        base = min(times["bare Starlette"])
-        print(f"\n{label}")
+        base = min(times[names[0]])
+        print(f"\n{label}", file=sys.stderr)
         for name, values in times.items():
             us = min(values)  # the least disturbed run: noise only adds
-            print(f"  {name:16} {us:7.1f} µs/request  x{base / us:.2f} of bare Starlette's rate")
-    print("\n(in-process only; see bench/run.py for real figures)")
+            print(f"  {name:20} {us:7.1f} µs/request  x{base / us:.2f} of {names[0]}'s rate", file=sys.stderr)
+    print("\n(in-process only; see bench/run.py for real figures)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -199,6 +199,12 @@ def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> s
         target("tools/call 2025-11-25 + session, memory store: ≥ 0.6×", r, None if r is None else r >= 0.6)
         r = res.ratio(w, 16, "edgemcp-redis", "starlette")
         target("tools/call 2025-11-25 + session, Redis store: ≥ 0.4×", r, None if r is None else r >= 0.4)
+    if "observability" in by_key:
+        w = by_key["observability"]
+        r = res.ratio(w, 16, "edgemcp", "edgemcp-noaudit")
+        target("audit log on (default) vs off: ≥ 0.9× (issue 6)", r, None if r is None else r >= 0.9)
+        r = res.ratio(w, 16, "edgemcp-traced", "edgemcp")
+        target("OpenTelemetry SDK to memory vs untraced: ≥ 0.8× (issue 6)", r, None if r is None else r >= 0.8)
     if cold:
         e = cold.get("edgemcp", {}).get("median_ms")
         b = cold.get("bare Starlette", {}).get("median_ms")

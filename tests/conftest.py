@@ -5,6 +5,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,16 +34,18 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         environment = {**os.environ, "EDGEMCP_SECRET": TEST_SECRET, **(env or {})}
+        # Output goes to a file, not a pipe: nobody reads a pipe while the server runs, and
+        # once its buffer fills (audit lines) every write would block the server.
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=environment, stdout=self.output, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                raise RuntimeError(f"server {target} exited early:\n{output}")
+                raise RuntimeError(f"server {target} exited early:\n{self.read_output()}")
             try:
                 httpx.get(self.url, timeout=0.5)
                 return
@@ -51,14 +54,20 @@ class Server:
         self.stop()
         raise RuntimeError(f"server {target} did not start")
 
+    def read_output(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")
+
     def stop(self) -> str:
         self.process.terminate()
         try:
-            out, _ = self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, _ = self.process.communicate()
-        return out.decode() if out else ""
+            self.process.wait()
+        out = self.read_output()
+        self.output.close()
+        return out
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from edgemcp import EdgeMCP
 from ._functions import TOOLS
 
 
-def build(cached_tool: bool = False) -> EdgeMCP:
-    app = EdgeMCP("bench-edgemcp", version="1.0.0")
+def build(cached_tool: bool = False, audit: bool = True) -> EdgeMCP:
+    app = EdgeMCP("bench-edgemcp", version="1.0.0", audit=audit)
     for fn in TOOLS:
         app.tool(fn)
     if cached_tool:

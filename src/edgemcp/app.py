@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from .audit import AuditLog, AuditSink, LoggingSink, Summary, derive_key
 from .cache import ResultCache
 from .guards import Authenticator, Guards
 from .guards.ratelimit import Rate
@@ -18,6 +19,7 @@ from .request_state import RequestStateSealer
 from .resources import Resource, ResourceTemplate, is_template
 from .sessions import Sessions
 from .store import Capabilities, Keyspace, Store, open_store
+from .telemetry import Telemetry
 from .tools import CacheScope, Placement, Tool
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ class Runtime:
     mailbox: Mailbox
     cache: ResultCache
     guards: Guards
+    audit: AuditLog | None
 
 
 class EdgeMCP:
@@ -92,6 +95,8 @@ class EdgeMCP:
         rate_limit: "str | Rate | None" = None,
         kill_switch_refresh: float = 1.0,
         idempotency_ttl: float = 86400.0,
+        telemetry: Telemetry | bool = True,
+        audit: AuditSink | bool = True,
     ) -> None:
         self.name = name
         self.version = version
@@ -120,6 +125,14 @@ class EdgeMCP:
         self.agent_rate = Rate.parse(rate_limit) if rate_limit is not None else None
         self.kill_switch_refresh = kill_switch_refresh
         self.idempotency_ttl = idempotency_ttl
+        # OpenTelemetry spans and metrics, when opentelemetry-api is installed and an SDK
+        # provider is set; ``False`` turns them off.
+        self.telemetry = telemetry if isinstance(telemetry, Telemetry) else Telemetry()
+        if telemetry is False:
+            self.telemetry.available = False
+        # The audit log: JSON lines on stdout (logger "edgemcp.audit") unless given a sink.
+        self.audit_enabled = audit is not False
+        self._audit_sink: AuditSink = LoggingSink() if audit is True or audit is False else audit
         self._store = store
         self._secret = secret
         self._runtime: Runtime | None = None
@@ -149,6 +162,7 @@ class EdgeMCP:
         dry_run: bool = False,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        audit: "dict[str, Summary] | None" = None,
     ) -> Callable[[F], F]: ...
     def tool(self, fn: Any = None, **options: Any) -> Any:
         """Expose a function as a tool. Its type hints become the input schema.
@@ -158,7 +172,9 @@ class EdgeMCP:
         run at the edge; the hints mirror MCP's tool annotations. ``scopes`` are required
         of the caller, ``rate_limit`` ("5/minute", per agent; ``Rate(..., per="tool")`` for
         one budget shared by all) protects the tool, and ``dry_run=True`` says the tool
-        honours ``ctx.dry_run``.
+        honours ``ctx.dry_run``. ``audit`` maps argument names to what the audit log may
+        show of them ("keep", "length", "last4", "type", "fingerprint", or a function);
+        by default it shows only a keyed fingerprint of all arguments.
         """
 
         def register(f: F) -> F:
@@ -296,6 +312,10 @@ class EdgeMCP:
                     f"{feature} needs {needs}, but the configured store "
                     f"({type(store).__name__}) offers {store.capabilities}"
                 )
+        if self.telemetry.available:
+            from .store.traced import TracedStore
+
+            store = TracedStore(store, self.telemetry)
         keyspace = Keyspace(store, self.name)
         for authenticator in self.authenticators:
             if hasattr(authenticator, "bind"):
@@ -310,6 +330,7 @@ class EdgeMCP:
             guards=Guards(keyspace, agent_rate=self.agent_rate,
                           kill_switch_refresh=self.kill_switch_refresh,
                           idempotency_ttl=self.idempotency_ttl, oauth=self.oauth),
+            audit=AuditLog(self._audit_sink, derive_key(secret)) if self.audit_enabled else None,
         )
 
     def asgi(self, path: str = "/mcp") -> "ASGIApp":

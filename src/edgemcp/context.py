@@ -48,6 +48,9 @@ class RequestInfo:
     cache_bypass: bool = False  # the client asked for a fresh result (Cache-Control: no-cache)
     client: str | None = None  # the peer address, for per-IP limits of anonymous callers
     idempotency_key: str | None = None  # from the Idempotency-Key header
+    # Set by the core when a tool failed in a way its isError result does not tell apart
+    # ("invalid-arguments", or the exception's type): for the audit log and the span.
+    failure: str | None = None
 
 
 # ----- input requests (elicitation, sampling, roots) --------------------------------------

@@ -1,7 +1,8 @@
 """Server-Sent Events framing for JSON-RPC messages."""
 
-import json
 from typing import Any
+
+from .jsoncodec import dumps
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
@@ -11,12 +12,7 @@ SSE_HEADERS = [
 KEEPALIVE = b":\r\n\r\n"
 
 
-# One encoder, built once: json.dumps would rebuild it (and re-check its options) per call.
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def dumps(message: Any) -> bytes:
-    return _encode(message).encode()
+__all__ = ["KEEPALIVE", "SSE_HEADERS", "dumps", "event"]
 
 
 def event(message: Any) -> bytes:

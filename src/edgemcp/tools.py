@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .audit import Summary, check_summaries
 from .content import is_content, text
 from .context import Context
 from .errors import ToolError
@@ -92,6 +93,7 @@ class Tool:
         dry_run: bool = False,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        audit: "dict[str, Summary] | None" = None,
     ) -> None:
         self.name = check_name(name or fn.__name__, "tool")
         self.title = title
@@ -124,6 +126,7 @@ class Tool:
         self.rate = Rate.parse(rate_limit) if rate_limit is not None else None
         self.dry_run = dry_run
         self.meta = meta or {}
+        self.audit = check_summaries(audit)  # per-argument summaries for the audit log
         self.icons = icons
         self.definition = self._definition()
         self._header_params: dict[str, tuple[str, ...]] | None = None
@@ -169,6 +172,7 @@ class Tool:
         try:
             kwargs = self.signature.bind(arguments, ctx)
         except ArgumentsError as exc:
+            ctx.request.failure = "invalid-arguments"
             return error_result(str(exc))
         try:
             value = await self.signature.call(kwargs)
@@ -179,6 +183,7 @@ class Tool:
             if _is_control_flow(exc):
                 raise
             log.error("tool %s raised %s", self.name, type(exc).__name__)
+            ctx.request.failure = type(exc).__name__
             log.debug("tool %s traceback", self.name, exc_info=True)
             return error_result(f"Tool '{self.name}' failed with an internal error.")
         return self.to_result(value)

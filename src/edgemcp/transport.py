@@ -32,6 +32,8 @@ from .errors import (
     unsupported_version,
 )
 from .guards import authenticate
+from .jsoncodec import loads
+from .observation import Observation
 from .principal import ANONYMOUS, HTTPRequest, Principal
 from .security import OriginGuard
 from .sessions import Session
@@ -56,7 +58,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
-_parse = json.JSONDecoder().decode
 NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
 LIST_FILTERS = {
@@ -193,11 +194,12 @@ class ResponseChannel:
     streamed; then it switches to SSE and every message becomes an event."""
 
     def __init__(self, transport: "StreamableHTTP", send: Send, session: Session | None,
-                 headers: list[tuple[bytes, bytes]]) -> None:
+                 observation: Observation) -> None:
         self.transport = transport
         self.send = send
         self.session = session
-        self.headers = headers
+        self.observation = observation
+        self.headers = [observation.header]
         self.streaming = False
         self.closed = False
 
@@ -238,6 +240,8 @@ class ResponseChannel:
         if self.closed:
             return
         self.closed = True
+        self.observation.stamp(response)
+        self.observation.response, self.observation.status = response, status
         if self.streaming:
             await self.send({"type": "http.response.body", "body": event(response), "more_body": False})
             return
@@ -245,6 +249,7 @@ class ResponseChannel:
 
     async def abort(self) -> None:
         """Stop without a response (the request was cancelled)."""
+        self.observation.cancelled = True
         if not self.closed and self.streaming:
             self.closed = True
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -293,10 +298,7 @@ class StreamableHTTP:
         except Disconnected:
             return
         except HTTPError as exc:
-            headers_out = exc.headers + _encode_headers(exc.error.headers)
-            if exc.status == 503 and "retry-after" not in exc.error.headers:
-                headers_out.append((b"retry-after", b"5"))
-            await send_json(send, exc.status, error_response(exc.request_id, exc.error), headers_out)
+            await _send_error(send, exc)
 
     async def _principal(self, headers: Headers, request_id: Any = None) -> Principal:
         app = self.app
@@ -351,7 +353,7 @@ class StreamableHTTP:
         if _too_deep(body, self.app.max_depth):
             raise _reject(400, INVALID_REQUEST, f"Invalid Request: JSON nested deeper than {self.app.max_depth} levels")
         try:
-            return _parse(body.decode("utf-8"))  # RFC 8259: JSON on the wire is UTF-8
+            return loads(body)
         except (ValueError, RecursionError):
             raise _reject(400, PARSE_ERROR, "Parse error: body is not valid JSON") from None
 
@@ -384,10 +386,22 @@ class StreamableHTTP:
         meta_version = meta.get(PROTOCOL_VERSION) if isinstance(meta, dict) else None
         if header_version is not None and header_version not in SUPPORTED_VERSIONS:
             raise HTTPError(400, unsupported_version(header_version, SUPPORTED_VERSIONS), request_id)
-        if header_version in MODERN_VERSIONS or meta_version is not None:
-            await self._modern(headers, message, params, header_version, meta_version, receive, send)
-        else:
-            await self._handshake(headers, message, params, header_version, send)
+        observation = Observation(self.app, method, params, request_id, headers.values)
+        try:
+            if header_version in MODERN_VERSIONS or meta_version is not None:
+                await self._modern(headers, message, params, header_version, meta_version, receive, send,
+                                   observation)
+            else:
+                await self._handshake(headers, message, params, header_version, send, observation)
+        except HTTPError as exc:
+            exc.headers.append(observation.header)
+            observation.response, observation.status = error_response(exc.request_id, exc.error), exc.status
+            await _send_error(send, exc)
+        except asyncio.CancelledError:
+            observation.cancelled = True
+            raise
+        finally:
+            await observation.end()
 
     # -- 2026-07-28 -----------------------------------------------------------------------
     def _check_headers(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
@@ -448,24 +462,27 @@ class StreamableHTTP:
 
     async def _modern(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
                       header_version: str | None, meta_version: Any,
-                      receive: Receive, send: Send) -> None:
+                      receive: Receive, send: Send, observation: Observation) -> None:
         request_id = message.get("id")
         try:
             self._check_headers(headers, message, params, header_version, meta_version)
             info = modern_request_info(params)
         except MCPError as exc:
             raise HTTPError(exc.status, exc, request_id) from None
+        observation.info = info
         _describe_caller(info, headers, await self._principal(headers, request_id))
         if "id" not in message:
-            await send_empty(send, 202)
+            observation.status = 202
+            await send_empty(send, 202, [observation.header])
             return
         method = message["method"]
         if method == "subscriptions/listen":
+            observation.status = 200
             await self._listen(request_id, params, info, receive, send)
             return
         if not self.core.knows(method, modern=True):
             raise HTTPError(404, method_not_found(method), request_id)
-        channel = ResponseChannel(self, send, None, [])
+        channel = ResponseChannel(self, send, None, observation)
         # Closing the stream is cancellation in this era: stop and send nothing more.
         outcome, cancelled = await run_cancellable(
             self.core.handle(message, info, channel), lambda: _wait_disconnect(receive), CANCEL_WATCH_AFTER
@@ -548,23 +565,25 @@ class StreamableHTTP:
         return session, principal
 
     async def _handshake(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
-                         header_version: str | None, send: Send) -> None:
+                         header_version: str | None, send: Send, observation: Observation) -> None:
         method = message["method"]
         request_id = message.get("id")
         if method == "initialize":
-            await self._initialize(headers, message, params, send)
+            await self._initialize(headers, message, params, send, observation)
             return
         session, principal = await self._session(headers, request_id)
         if "id" not in message:
             if method == "notifications/cancelled":
                 await self._cancel(session, params)
-            await send_empty(send, 202)
+            observation.status = 202
+            await send_empty(send, 202, [observation.header])
             return
         info = RequestInfo("handshake", session.protocol_version or header_version or HEADERLESS_DEFAULT,
                            session.client_capabilities, session.client_info, session.log_level,
                            session_id=session.id)
         _describe_caller(info, headers, principal)
-        channel = ResponseChannel(self, send, session, [])
+        observation.info = info
+        channel = ResponseChannel(self, send, session, observation)
         # A notifications/cancelled for this call may arrive at any replica: watch for it
         # through the store, but only once the call has run for a moment.
         outcome, cancelled = await run_cancellable(
@@ -593,13 +612,15 @@ class StreamableHTTP:
             await asyncio.Event().wait()  # cannot watch: never cancel, let the call finish
 
     async def _initialize(self, headers: Headers, message: dict[str, Any], params: dict[str, Any],
-                          send: Send) -> None:
+                          send: Send, observation: Observation) -> None:
         principal = await self._principal(headers, message.get("id"))
         info = RequestInfo("handshake", HEADERLESS_DEFAULT, principal=principal)
-        response, status, extra = await self.core.handle(message, info, ResponseChannel(self, send, None, []))
+        observation.info = info
+        response, status, extra = await self.core.handle(message, info, ResponseChannel(self, send, None, observation))
+        observation.response, observation.status = response, status
         result = response.get("result")
         if result is None:
-            await send_json(send, status, response, _encode_headers(extra))
+            await send_json(send, status, response, [observation.header, *_encode_headers(extra)])
             return
         capabilities = params.get("capabilities")
         client_info = params.get("clientInfo")
@@ -612,7 +633,7 @@ class StreamableHTTP:
             )
         except StoreError:
             raise _store_down(message.get("id")) from None
-        await send_json(send, 200, response, [(b"mcp-session-id", token.encode("ascii"))])
+        await send_json(send, 200, response, [(b"mcp-session-id", token.encode("ascii")), observation.header])
 
     async def _cancel(self, session: Session, params: dict[str, Any]) -> None:
         request_id = params.get("requestId")
@@ -642,6 +663,13 @@ class StreamableHTTP:
         session, _ = await self._session(headers)
         await self.app.runtime.sessions.delete(session.id)
         await send_empty(send, 200)
+
+
+async def _send_error(send: Send, exc: HTTPError) -> None:
+    headers = exc.headers + _encode_headers(exc.error.headers)
+    if exc.status == 503 and "retry-after" not in exc.error.headers:
+        headers.append((b"retry-after", b"5"))
+    await send_json(send, exc.status, error_response(exc.request_id, exc.error), headers)
 
 
 def _store_down(request_id: Any = None) -> HTTPError:

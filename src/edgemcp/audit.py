@@ -1,0 +1,177 @@
+"""The audit log: one structured record per tool call, and per denied or rate-limited attempt.
+
+Arguments never appear in it. A keyed HMAC of their canonical JSON (the *fingerprint*)
+lets an investigator tell whether two calls had the same arguments without seeing them,
+and a tool may declare redacted per-field summaries (``@app.tool(audit={...})``).
+
+Records go to a sink. The default writes one JSON line per record through stdlib logging
+(logger ``edgemcp.audit``) to stdout, which on Cloudflare lands in Workers Logs; attach
+your own handlers to that logger to send them elsewhere, or pass any object with a
+``write(record)`` method (sync or async): the store, an HTTP collector.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import inspect
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .jsoncodec import canonical, dumps_lenient
+
+Summary = str | Callable[[Any], Any]
+SUMMARIES = ("keep", "length", "last4", "type", "fingerprint")
+
+audit_log = logging.getLogger("edgemcp.audit")
+
+
+class AuditSink(Protocol):
+    def write(self, record: dict[str, Any]) -> Any: ...
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: the audit record itself, or (for other records) time,
+    level, logger and message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        audit = getattr(record, "audit", None)
+        if isinstance(audit, dict):
+            return dumps_lenient(audit)
+        entry = {"time": _iso(record.created), "level": record.levelname.lower(),
+                 "logger": record.name, "message": record.getMessage()}
+        return dumps_lenient(entry)
+
+
+class LoggingSink:
+    """Audit records through ``logging.getLogger("edgemcp.audit")``. If nothing is attached
+    to that logger when the first record comes, a stdout handler with ``JSONFormatter``
+    is, and the records do not also propagate to the root logger.
+
+    While that default handler is the logger's only one, a record is written straight to
+    its stream (the same line, under the handler's lock): building a LogRecord and walking
+    the stack for its caller would cost more than the tool call itself. The stream is
+    flushed once per event-loop turn rather than per line, so a burst of calls costs one
+    write to stdout."""
+
+    def __init__(self, logger: logging.Logger = audit_log) -> None:
+        self.logger = logger
+        self._ready = False
+        self._default: logging.StreamHandler[Any] | None = None
+        self._flush_due = False
+
+    def _setup(self) -> None:
+        self._ready = True
+        if not self.logger.handlers:
+            self._default = logging.StreamHandler(sys.stdout)
+            self._default.setFormatter(JSONFormatter())
+            self.logger.addHandler(self._default)
+            self.logger.propagate = False
+        if self.logger.level == logging.NOTSET:
+            self.logger.setLevel(logging.INFO)
+
+    def write(self, record: dict[str, Any]) -> None:
+        if not self._ready:
+            self._setup()
+        logger = self.logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        default = self._default
+        if default is not None and logger.handlers == [default] and not default.filters and not logger.filters:
+            with default.lock:  # type: ignore[union-attr]
+                default.stream.write(dumps_lenient(record) + "\n")
+            self._flush_soon(default)
+            return
+        logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, record["event"], (), None,
+                                        extra={"audit": record}))
+
+
+    def _flush_soon(self, handler: "logging.StreamHandler[Any]") -> None:
+        if self._flush_due:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            handler.flush()
+            return
+        self._flush_due = True
+        loop.call_soon(self._flush, handler)
+
+    def _flush(self, handler: "logging.StreamHandler[Any]") -> None:
+        self._flush_due = False
+        handler.flush()
+
+
+class AuditLog:
+    """Builds and writes audit records. ``key`` keys the argument fingerprints (derived
+    from the app secret, so fingerprints match across replicas and stay unguessable)."""
+
+    def __init__(self, sink: AuditSink, key: bytes) -> None:
+        self.sink = sink
+        self._awaits = inspect.iscoroutinefunction(getattr(sink, "write", None))
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # copied per use: no key setup
+
+    def fingerprint(self, value: Any) -> str:
+        mac = self._keyed.copy()
+        mac.update(canonical(value))
+        return "hmac-sha256:" + mac.hexdigest()[:32]
+
+    def summarize(self, arguments: dict[str, Any], summaries: dict[str, Summary]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, how in summaries.items():
+            if name not in arguments:
+                continue
+            value = arguments[name]
+            if callable(how):
+                out[name] = how(value)
+            elif how == "keep":
+                out[name] = value
+            elif how == "length":
+                out[name] = len(value) if hasattr(value, "__len__") else None
+            elif how == "last4":
+                out[name] = "…" + str(value)[-4:]
+            elif how == "type":
+                out[name] = type(value).__name__
+            else:  # "fingerprint"
+                out[name] = self.fingerprint(value)
+        return out
+
+    async def write(self, record: dict[str, Any]) -> None:
+        """Never fails the request: a broken sink is logged (without the record) and skipped."""
+        try:
+            if self._awaits:
+                await self.sink.write(record)
+            else:
+                self.sink.write(record)
+        except Exception as exc:
+            logging.getLogger("edgemcp").error("audit sink failed: %s", type(exc).__name__)
+
+
+def check_summaries(summaries: dict[str, Summary] | None) -> dict[str, Summary]:
+    for name, how in (summaries or {}).items():
+        if not callable(how) and how not in SUMMARIES:
+            raise ValueError(f"audit summary for {name!r} must be a callable or one of {', '.join(SUMMARIES)}")
+    return dict(summaries or {})
+
+
+def derive_key(secret: str | bytes) -> bytes:
+    return hmac.digest(secret.encode() if isinstance(secret, str) else secret, b"edgemcp.audit", hashlib.sha256)
+
+
+def now_iso() -> str:
+    return _iso(time.time())
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def _iso(t: float) -> str:
+    global _second
+    whole = int(t)
+    if _second[0] != whole:  # formatting the date is the slow part: once a second
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int(t * 1000) % 1000:03d}Z"
+
+
