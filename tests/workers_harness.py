@@ -4,7 +4,10 @@ under Node 24, with Miniflare's KV simulator, served on 127.0.0.1."""
 import json
 import subprocess
 import tomllib
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from .conftest import ROOT, TEST_SECRET
 
@@ -24,12 +27,14 @@ class Worker:
     """One harness process: ``isolates`` Pyodide instances sharing one KV namespace."""
 
     def __init__(self, *, isolates: int = 1, vars: dict[str, str] | None = None,
-                 secret: str | None = TEST_SECRET, durable_object: bool = False) -> None:
+                 secret: str | None = TEST_SECRET, durable_object: bool = False,
+                 entry: str = "entry", extra_modules: tuple[Path, ...] = ()) -> None:
         config: dict[str, Any] = {
             "root": str(ROOT), "pythonModules": str(PYTHON_MODULES), "isolates": isolates,
             "vars": {**wrangler_vars(), **(vars or {})},
             "secrets": {"EDGEMCP_SECRET": secret} if secret else {},
             "doBinding": "EDGEMCP_DO" if durable_object else None,
+            "entry": entry, "extraModules": [str(p) for p in extra_modules],
         }
         self.process = subprocess.Popen(
             [str(NODE), str(HARNESS / "serve.mjs"), json.dumps(config)], cwd=HARNESS,
@@ -42,6 +47,11 @@ class Worker:
         self.info: dict[str, Any] = json.loads(line)
         self.urls: list[str] = self.info["urls"]
         self.url = self.urls[0]
+
+    def kv_keys(self) -> dict[str, float | None]:
+        """What the shared KV namespace holds: key name -> expiration (epoch seconds)."""
+        listed = httpx.get(self.url.removesuffix("/mcp") + "/__harness/kv", timeout=10).json()
+        return {item["name"]: item.get("expiration") for item in listed}
 
     def stop(self) -> str:
         self.process.terminate()

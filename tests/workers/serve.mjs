@@ -22,7 +22,7 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
 import { loadPyodide } from "pyodide";
@@ -31,8 +31,13 @@ const config = JSON.parse(process.argv[2]);
 const {
   root, pythonModules, isolates = 1, vars = {}, secrets = {},
   kvBinding = "EDGEMCP_KV", doBinding = null, kvPersist = false,
+  entry: entryModule = "entry", extraModules = [],
 } = config;
 const log = (...args) => process.stderr.write(args.join(" ") + "\n");
+// workerd logs an exception that escapes a request and carries on; so does this harness.
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (error) => log(`${event}:`, String(error?.stack ?? error).slice(0, 2000)));
+}
 const timings = {};
 
 // ---- the Worker's modules, copied (mountNodeFS refuses symlinked folders) -------------
@@ -40,6 +45,7 @@ const tree = mkdtempSync(join(tmpdir(), "edgemcp-worker-"));
 cpSync(join(root, "src", "edgemcp"), join(tree, "edgemcp"), { recursive: true });
 cpSync(join(root, "workers"), tree, { recursive: true, filter: (p) => !p.includes("__pycache__") });
 cpSync(join(root, "examples", "conformance_server.py"), join(tree, "conformance_server.py"));
+for (const path of extraModules) cpSync(path, join(tree, basename(path)));
 process.on("exit", () => rmSync(tree, { recursive: true, force: true }));
 
 // ---- Miniflare's KV simulator -----------------------------------------------------------
@@ -166,7 +172,7 @@ for (let index = 0; index < isolates; index++) {
   timings[`preludeMs${index}`] = Math.round(realPerfNow() - started);
   started = realPerfNow();
   counting = index === 0;
-  const entry = py.pyimport("entry");
+  const entry = py.pyimport(entryModule);
   counting = false;
   timings[`entryImportMs${index}`] = Math.round(realPerfNow() - started);
   const glue = py.globals.get("dict")();
@@ -187,6 +193,12 @@ class ExecutionContext {
 
 function serveIsolate(isolate) {
   const server = createServer(async (req, res) => {
+    if (req.url === "/__harness/kv") {
+      // For the tests, not part of the Worker: what the KV namespace holds, with expiries.
+      const { keys } = await miniflareKV.list();
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(keys));
+      return;
+    }
     const controller = new AbortController();
     res.on("close", () => { if (!res.writableFinished) controller.abort(); });
     const headers = new Headers();
@@ -210,7 +222,7 @@ function serveIsolate(isolate) {
     res.flushHeaders();
     if (!response.body) { res.end(); return; }
     const reader = response.body.getReader();
-    controller.signal.addEventListener("abort", () => reader.cancel().catch(() => {}));
+    controller.signal.addEventListener("abort", () => reader.cancel(new Error("Network connection lost.")).catch(() => {}));
     try {
       for (;;) {
         const { done, value } = await reader.read();

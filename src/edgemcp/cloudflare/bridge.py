@@ -122,15 +122,17 @@ class Exchange:
             response, self.writer = self.platform.stream(self.status, self.headers)
             self.response.set_result(response)
         if self.writer is None:
-            return  # the response is already complete: ASGI says ignore
+            return  # the response is complete, or the client left: ASGI says ignore
         try:
             if body:
                 await self.writer.write(body)
-            if not more:
-                await self._close()
-        except Exception as exc:
-            self.gone.set()
-            raise OSError("client disconnected") from exc
+        except Exception:
+            # The client went away. Like uvicorn, drop what the app sends after that; the
+            # app learns of it from receive() (http.disconnect), which cancels the call.
+            await self._close()
+            return
+        if not more:
+            await self._close()
 
     async def _close(self) -> None:
         writer, self.writer = self.writer, None

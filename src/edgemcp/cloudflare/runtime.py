@@ -5,7 +5,6 @@ module stays importable (and type-checkable) under CPython.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +28,14 @@ def _js_headers(headers: Headers) -> Any:
     return js_headers
 
 
+async def settled(promise: Any) -> tuple[bool, Any]:
+    """``(True, value)`` or ``(False, reason)``. A JS promise may reject with anything
+    (``undefined`` when a stream is cancelled without a reason), which Pyodide cannot
+    raise as a Python exception; settling it here never leaves an ``await`` hanging."""
+    outcome: tuple[bool, Any] = await promise.then(lambda value: (True, value), lambda reason: (False, reason))
+    return outcome
+
+
 class JSStreamWriter:
     """Writes to the writable side of a TransformStream whose readable side is the body."""
 
@@ -36,21 +43,18 @@ class JSStreamWriter:
         self.writer = writer
 
     async def write(self, chunk: bytes) -> None:
-        await self.writer.write(_uint8(chunk))
+        written, _ = await settled(self.writer.write(_uint8(chunk)))
+        if not written:
+            raise OSError("the response stream is closed: the client went away")
 
     async def close(self) -> None:
         # close() settles only once a reader took every chunk; do not hold the app for it.
-        task = asyncio.ensure_future(_quietly(self.writer.close()))
+        task = asyncio.ensure_future(settled(self.writer.close()))
         _closing.add(task)
         task.add_done_callback(_closing.discard)
 
 
-_closing: set["asyncio.Future[None]"] = set()
-
-
-async def _quietly(awaitable: Any) -> None:
-    with contextlib.suppress(Exception):  # the client left before the end: nobody to tell
-        await awaitable
+_closing: set["asyncio.Future[tuple[bool, Any]]"] = set()
 
 
 class JSPlatform:
@@ -93,7 +97,9 @@ async def request_body(request: Any) -> AsyncIterator[bytes]:
         return
     reader = stream.getReader()
     while True:
-        step = await reader.read()
+        read, step = await settled(reader.read())
+        if not read:
+            raise OSError("the request body failed: the client went away")
         if step.done:
             return
         yield bytes(step.value.to_bytes())
@@ -115,11 +121,13 @@ def on_abort(request: Any, callback: Any) -> None:
 def keep_alive(ctx: Any, task: "asyncio.Future[None]") -> None:
     """Tell the runtime the request's work goes on after the response head (streaming)."""
     from js import Promise
-    from pyodide.ffi import create_proxy
+    from pyodide.ffi import create_once_callable
 
     wait_until = getattr(ctx, "waitUntil", None)
     if wait_until is None:
         return
-    proxy = create_proxy(task)
-    task.add_done_callback(lambda _: proxy.destroy())
-    wait_until(Promise.resolve(proxy))
+
+    def settle_with_task(resolve: Any, reject: Any) -> None:
+        task.add_done_callback(lambda _: resolve())  # the task logs its own failures
+
+    wait_until(Promise.new(create_once_callable(settle_with_task)))
