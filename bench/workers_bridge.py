@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.workers_harness import HARNESS, Worker  # noqa: E402
+from tests.workers_harness import HARNESS, Worker
 
 ACCEPT = "application/json, text/event-stream"
 META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",

@@ -2,10 +2,9 @@
 bench/workers_bridge.py (edgemcp.cloudflare uses its own bridge; this measures why)."""
 
 from conformance_server import mcp
+from edgemcp.cloudflare import WorkerHandler
 from workers import WorkerEntrypoint
 from workers import asgi as stock
-
-from edgemcp.cloudflare import WorkerHandler
 
 handler = WorkerHandler(mcp)
 
