@@ -63,10 +63,12 @@ def test_runs_real_pyodide_and_pydantic_2(kv_worker: Worker) -> None:
     assert info["wasmMemoryMiB"][0] < 128  # a Worker isolate gets 128 MB
 
 
-def test_importing_the_worker_module_draws_no_entropy(kv_worker: Worker) -> None:
-    # Counted by the harness around `import entry` (crypto.getRandomValues, which backs
-    # os.urandom in Pyodide), after importing what the runtime itself handles at snapshot.
-    assert kv_worker.info["importEntropy"]["randomValues"] == 0
+def test_importing_the_worker_module_draws_no_entropy_and_reads_no_clock(kv_worker: Worker) -> None:
+    # Counted by the harness around `import entry`, after importing what the runtime itself
+    # handles at snapshot time (random, pydantic_core, the workers SDK): calls to
+    # crypto.getRandomValues (behind os.urandom and getentropy in Pyodide) and reads of
+    # Python's clocks (time.time, monotonic, perf_counter and their _ns forms).
+    assert kv_worker.info["importEntropy"] == {"randomValues": 0, "clockReads": []}
 
 
 def test_conformance_2026_07_28_sessions_in_kv(kv_worker: Worker, tmp_path: Path) -> None:

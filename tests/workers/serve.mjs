@@ -120,14 +120,30 @@ class FakeDurableObjectNamespace {
 Object.defineProperty(FakeDurableObjectNamespace, "name", { value: "DurableObjectNamespace" });
 
 // ---- Pyodide isolates ---------------------------------------------------------------------
-const entropy = { randomValues: 0, clock: 0 };
+// Entropy at import: every os.urandom / getentropy in Pyodide ends in crypto.getRandomValues.
+const entropy = { randomValues: 0 };
 let counting = false;
 const realGetRandomValues = crypto.getRandomValues.bind(crypto);
 crypto.getRandomValues = (array) => { if (counting) entropy.randomValues++; return realGetRandomValues(array); };
-const realDateNow = Date.now;
-Date.now = () => { if (counting) entropy.clock++; return realDateNow(); };
 const realPerfNow = performance.now.bind(performance);
-performance.now = () => { if (counting) entropy.clock++; return realPerfNow(); };
+// The clock at import, counted on the Python side (JS clocks also serve the file system).
+const CLOCK_PROBE = `
+import time
+clock_reads = []
+_real_clocks = {name: getattr(time, name) for name in
+                ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns")}
+def _counting(name, real):
+    def read(*args):
+        clock_reads.append(name)
+        return real(*args)
+    return read
+def start_counting():
+    for name, real in _real_clocks.items():
+        setattr(time, name, _counting(name, real))
+def stop_counting():
+    for name, real in _real_clocks.items():
+        setattr(time, name, real)
+`;
 
 // Imported before the entropy count starts: the runtime itself handles these at snapshot
 // time (workerd reseeds `random` after restoring a snapshot; the workers SDK lets
@@ -170,10 +186,15 @@ for (let index = 0; index < isolates; index++) {
   started = realPerfNow();
   py.runPython(PRELUDE);
   timings[`preludeMs${index}`] = Math.round(realPerfNow() - started);
+  const probe = py.globals.get("dict")();
+  py.runPython(CLOCK_PROBE, { globals: probe });
   started = realPerfNow();
+  probe.get("start_counting")();
   counting = index === 0;
   const entry = py.pyimport(entryModule);
   counting = false;
+  probe.get("stop_counting")();
+  if (index === 0) entropy.clockReads = probe.get("clock_reads").toJs();
   timings[`entryImportMs${index}`] = Math.round(realPerfNow() - started);
   const glue = py.globals.get("dict")();
   py.runPython(GLUE, { globals: glue });
