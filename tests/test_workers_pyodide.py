@@ -20,6 +20,7 @@ import pytest
 
 from .test_conformance import NODE as CONFORMANCE_NODE
 from .test_conformance import run_suite
+from .test_replicas import elicit_here_answer_there, initialize
 from .workers_harness import HARNESS, READY, Worker
 
 pytestmark = pytest.mark.skipif(
@@ -92,19 +93,6 @@ def probe_worker() -> Iterator[Worker]:
     worker.stop()
 
 
-async def initialize(client: httpx.AsyncClient, url: str, capabilities: dict[str, Any]) -> dict[str, str]:
-    response = await client.post(url, headers={"accept": ACCEPT}, json={
-        "jsonrpc": "2.0", "id": 0, "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": capabilities,
-                   "clientInfo": {"name": "isolate-test", "version": "1"}}})
-    assert response.status_code == 200, response.text
-    session = {"accept": ACCEPT, "mcp-session-id": response.headers["mcp-session-id"],
-               "mcp-protocol-version": "2025-11-25"}
-    initialized = await client.post(url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
-    assert initialized.status_code == 202
-    return session
-
-
 def events(body: str) -> list[dict[str, Any]]:
     return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
 
@@ -113,6 +101,8 @@ async def test_a_session_moves_between_isolates_through_kv(split_worker: Worker)
     first, second = split_worker.urls
     async with httpx.AsyncClient(timeout=30) as client:
         session = await initialize(client, first, {"elicitation": {}})
+        initialized = await client.post(first, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        assert initialized.status_code == 202
         stored = [k for k in split_worker.kv_keys() if ":session:" in k]
         assert stored, "the session record should be in Workers KV"
 
@@ -124,22 +114,8 @@ async def test_a_session_moves_between_isolates_through_kv(split_worker: Worker)
         assert text["result"]["content"][0]["text"] == "This is a simple text response for testing."
 
         # An elicitation waits on the first isolate; the client's answer reaches the second.
-        call = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
-            "name": "test_elicitation", "arguments": {"message": "Who?"}}}
-        async with client.stream("POST", first, headers=session, json=call) as response:
-            lines = response.aiter_lines()
-            request = None
-            async for line in lines:
-                if line.startswith("data: "):
-                    request = json.loads(line[6:])
-                    break
-            assert request is not None and request["method"] == "elicitation/create"
-            answered = await client.post(second, headers=session, json={
-                "jsonrpc": "2.0", "id": request["id"],
-                "result": {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}})
-            assert answered.status_code == 202
-            final = [json.loads(line[6:]) async for line in lines if line.startswith("data: ")]
-        assert "ada@example.com" in final[-1]["result"]["content"][0]["text"]
+        final = await elicit_here_answer_there(client, first, second, session, request_id=3)
+        assert "ada@example.com" in final["result"]["content"][0]["text"]
         # The reply travelled through the Durable Object, not KV.
         assert not [k for k in split_worker.kv_keys() if ":reply:" in k]
 
