@@ -32,6 +32,29 @@ async def initialize(client: httpx.AsyncClient, url: str, capabilities: dict[str
             "mcp-protocol-version": "2025-11-25"}
 
 
+async def elicit_here_answer_there(client: httpx.AsyncClient, here: str, there: str,
+                                   session: dict[str, str], request_id: int) -> dict[str, Any]:
+    """Call test_elicitation on ``here``, answer its elicitation/create on ``there``;
+    returns the call's final message."""
+    call = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {
+        "name": "test_elicitation", "arguments": {"message": "Who?"}}}
+    async with client.stream("POST", here, headers=session, json=call) as response:
+        lines = response.aiter_lines()
+        request = None
+        async for line in lines:
+            if line.startswith("data: "):
+                request = json.loads(line[6:])
+                break
+        assert request is not None and request["method"] == "elicitation/create"
+        answered = await client.post(there, headers=session, json={
+            "jsonrpc": "2.0", "id": request["id"],
+            "result": {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}})
+        assert answered.status_code == 202
+        messages = [json.loads(line[6:]) async for line in lines if line.startswith("data: ")]
+    assert messages, "the call ended without a final message"
+    return messages[-1]
+
+
 async def test_session_reply_and_cancel_cross_replicas(replicas: Replicas) -> None:
     first, second = (r.url for r in replicas.replicas)
     async with httpx.AsyncClient(timeout=15) as client:
@@ -39,26 +62,8 @@ async def test_session_reply_and_cancel_cross_replicas(replicas: Replicas) -> No
         listed = await client.post(second, headers=session, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         assert listed.status_code == 200 and listed.json()["result"]["tools"]
 
-        call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": "test_elicitation", "arguments": {"message": "Who?"}}}
-        async with client.stream("POST", first, headers=session, json=call) as response:
-            lines = response.aiter_lines()
-            request = None
-            async for line in lines:
-                if line.startswith("data: "):
-                    request = json.loads(line[6:])
-                    break
-            assert request is not None and request["method"] == "elicitation/create"
-            # The answer goes to the other replica; it must reach the waiting call through Redis.
-            answered = await client.post(second, headers=session, json={
-                "jsonrpc": "2.0", "id": request["id"],
-                "result": {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}}})
-            assert answered.status_code == 202
-            final = None
-            async for line in lines:
-                if line.startswith("data: "):
-                    final = json.loads(line[6:])
-        assert final is not None
+        # The answer goes to the other replica; it must reach the waiting call through Redis.
+        final = await elicit_here_answer_there(client, first, second, session, request_id=2)
         assert "ada@example.com" in final["result"]["content"][0]["text"]
 
         # A cancellation sent to the other replica stops a call waiting on the first one.
