@@ -136,6 +136,7 @@ class EdgeMCP:
         self._store = store
         self._secret = secret
         self._runtime: Runtime | None = None
+        self._default_asgi: ASGIApp | None = None
         self._requirements: list[tuple[str, Callable[[Capabilities], bool], str]] = []
 
     # -- registration --------------------------------------------------------------------
@@ -338,3 +339,9 @@ class EdgeMCP:
         from .transport import StreamableHTTP
 
         return StreamableHTTP(self, path)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """The app is itself an ASGI app serving ``/mcp``: ``uvicorn module:app`` works."""
+        if self._default_asgi is None:
+            self._default_asgi = self.asgi()
+        await self._default_asgi(scope, receive, send)

@@ -111,6 +111,6 @@ class TracedStore:
 
 
 def _kind(key: str) -> str:
-    # "edgemcp:{app}:session:abc" -> "session"
+    # "edgemcp:{app}:session:abc" -> "session"; "edgemcp:{app}:killswitches" -> "killswitches"
     parts = key.split(":", 3)
-    return parts[2] if len(parts) > 3 else "other"
+    return parts[2] if len(parts) > 2 else "other"
