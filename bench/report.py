@@ -205,6 +205,8 @@ def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> s
         target("audit log on (default) vs off: ≥ 0.9× (issue 6)", r, None if r is None else r >= 0.9)
         r = res.ratio(w, 16, "edgemcp-traced", "edgemcp")
         target("OpenTelemetry SDK to memory vs untraced: ≥ 0.8× (issue 6)", r, None if r is None else r >= 0.8)
+        r = res.ratio(w, 16, "starlette-traced", "starlette")
+        target("… for reference, bare Starlette with one SDK span vs without", r, None)
     if cold:
         e = cold.get("edgemcp", {}).get("median_ms")
         b = cold.get("bare Starlette", {}).get("median_ms")

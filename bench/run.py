@@ -100,7 +100,8 @@ SERVERS = [
     ServerDef("edgemcp-guarded", "edgemcp + bearer auth + both rate-limit layers (memory store)",
               "edgemcp_guarded"),
     ServerDef("edgemcp-noaudit", "edgemcp, audit log off", "edgemcp_noaudit"),
-    ServerDef("edgemcp-traced", "edgemcp + OpenTelemetry SDK (spans and metrics to memory)", "edgemcp_traced"),
+    ServerDef("edgemcp-traced", "edgemcp + OpenTelemetry SDK (a span per request, to memory)", "edgemcp_traced"),
+    ServerDef("starlette-traced", "bare Starlette + one OpenTelemetry SDK span per request", "bare_starlette_traced"),
     ServerDef("sdk-lowlevel", "official SDK low-level Server (stateless, JSON)", "sdk_lowlevel"),
     ServerDef("sdk-mcpserver", "official SDK MCPServer (stateless, JSON)", "sdk_mcpserver"),
     ServerDef("fastmcp", "FastMCP 4.1.6 (stateless, JSON)", "fastmcp_app"),
@@ -561,13 +562,14 @@ WORKLOADS = [
                   "must say `\"dev.edgemcp/cache\":\"hit\"`. bare Starlette and edgemcp run the plain "
                   "(uncached) echo call for reference."),
     Workload("observability", "(g) tools/call with the audit log off, on (the default) and with OpenTelemetry, 2026-07-28",
-             ("starlette", "edgemcp-noaudit", "edgemcp", "edgemcp-traced"),
+             ("starlette", "starlette-traced", "edgemcp-noaudit", "edgemcp", "edgemcp-traced"),
              note="edgemcp writes one JSON audit record per tool call to stdout (here: the server's log file) "
                   "by default; edgemcp-noaudit turns it off (`audit=False`). edgemcp-traced adds the "
                   "OpenTelemetry SDK: a SERVER span per request through a SimpleSpanProcessor into an "
-                  "in-memory exporter (last 1,000 spans kept) and the mcp.server.operation.duration "
-                  "histogram into an in-memory reader. Issue 6: audit on costs at most 10% (edgemcp ≥ 0.9× "
-                  "edgemcp-noaudit); traced at least 0.8× untraced (edgemcp-traced ≥ 0.8× edgemcp)."),
+                  "in-memory exporter (last 1,000 spans kept). starlette-traced is bare Starlette "
+                  "opening one SDK span per request the same way: what the SDK alone costs. Issue 6: "
+                  "audit on costs at most 10% (edgemcp ≥ 0.9× edgemcp-noaudit); traced at least 0.8× "
+                  "untraced (edgemcp-traced ≥ 0.8× edgemcp)."),
     Workload("guarded", "(f) tools/call with guards on (bearer auth, agent + tool rate limits), 2026-07-28",
              ("starlette", "edgemcp", "edgemcp-guarded"),
              note="edgemcp-guarded checks a bearer token (SHA-256 + constant-time compare) and takes a token "
@@ -589,7 +591,7 @@ def spec_for(workload: Workload, server: Server, sessions: list[str] | None = No
         return Spec("cycle", [step_modern("server/discover", 1, ['"supportedVersions":[', f'"{MODERN}"']),
                               step_modern("tools/list", 2, TOOLS_LISTED)])
     if workload.key == "observability":
-        return Spec("cycle", [step_modern_call()])
+        return Spec("cycle", [step_modern_call()])  # the bare apps answer the same shape
     if workload.key == "guarded":
         return Spec("cycle", [step_guarded_call() if key == "edgemcp-guarded" else step_modern_call()])
     if workload.key == "cached":

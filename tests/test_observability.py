@@ -377,3 +377,25 @@ def test_default_audit_log_is_json_lines_on_stdout() -> None:
     assert calls[0]["tool"] == "forecast"
     assert calls[0]["correlation_id"] == response.headers["x-correlation-id"]
     assert MARKER not in output
+
+
+async def test_an_async_sink_is_awaited() -> None:
+    class Collector:
+        """A sink with an async write, like one posting to a collector."""
+
+        def __init__(self) -> None:
+            self.records: list[dict[str, Any]] = []
+
+        async def write(self, record: dict[str, Any]) -> None:
+            self.records.append(record)
+
+    sink = Collector()
+    app = EdgeMCP("async-sink", secret="s", audit=sink)
+
+    @app.tool
+    def echo(text: str) -> str:
+        return text
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi()), base_url="http://localhost") as c:
+        await call(c, "echo", {"text": "hi"}, token=None)
+    assert [r["outcome"] for r in sink.records] == ["success"]

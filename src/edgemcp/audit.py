@@ -17,7 +17,7 @@ import inspect
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from .jsoncodec import canonical, dumps_lenient
@@ -50,17 +50,16 @@ class LoggingSink:
     to that logger when the first record comes, a stdout handler with ``JSONFormatter``
     is, and the records do not also propagate to the root logger.
 
-    While that default handler is the logger's only one, a record is written straight to
-    its stream (the same line, under the handler's lock): building a LogRecord and walking
-    the stack for its caller would cost more than the tool call itself. The stream is
-    flushed once per event-loop turn rather than per line, so a burst of calls costs one
-    write to stdout."""
+    While that default handler is the logger's only one, records skip the LogRecord (and
+    its walk up the stack for a caller), which would cost more than the tool call itself:
+    they are queued, and once per event-loop turn the queue is encoded and written to the
+    handler's stream in one go, so a burst of calls costs one write to stdout."""
 
     def __init__(self, logger: logging.Logger = audit_log) -> None:
         self.logger = logger
         self._ready = False
         self._default: logging.StreamHandler[Any] | None = None
-        self._flush_due = False
+        self._queue: list[dict[str, Any]] = []
 
     def _setup(self) -> None:
         self._ready = True
@@ -80,28 +79,23 @@ class LoggingSink:
             return
         default = self._default
         if default is not None and logger.handlers == [default] and not default.filters and not logger.filters:
-            with default.lock:  # type: ignore[union-attr]
-                default.stream.write(dumps_lenient(record) + "\n")
-            self._flush_soon(default)
+            self._queue.append(record)
+            if len(self._queue) == 1:
+                try:
+                    asyncio.get_running_loop().call_soon(self._drain, default)
+                except RuntimeError:  # no event loop: write at once
+                    self._drain(default)
             return
         logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, record["event"], (), None,
                                         extra={"audit": record}))
 
 
-    def _flush_soon(self, handler: "logging.StreamHandler[Any]") -> None:
-        if self._flush_due:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            handler.flush()
-            return
-        self._flush_due = True
-        loop.call_soon(self._flush, handler)
-
-    def _flush(self, handler: "logging.StreamHandler[Any]") -> None:
-        self._flush_due = False
-        handler.flush()
+    def _drain(self, handler: "logging.StreamHandler[Any]") -> None:
+        queue, self._queue = self._queue, []
+        lines = "".join([dumps_lenient(record) + "\n" for record in queue])
+        with handler.lock:  # type: ignore[union-attr]
+            handler.stream.write(lines)
+            handler.stream.flush()
 
 
 class AuditLog:
@@ -138,15 +132,27 @@ class AuditLog:
                 out[name] = self.fingerprint(value)
         return out
 
-    async def write(self, record: dict[str, Any]) -> None:
-        """Never fails the request: a broken sink is logged (without the record) and skipped."""
+    def write(self, record: dict[str, Any]) -> Awaitable[None] | None:
+        """Hand the record to the sink: returns an awaitable only for an async sink (no
+        coroutine per record otherwise). Never fails the request: a broken sink is logged
+        (without the record) and skipped."""
+        if self._awaits:
+            return self._write_async(record)
         try:
-            if self._awaits:
-                await self.sink.write(record)
-            else:
-                self.sink.write(record)
+            self.sink.write(record)
         except Exception as exc:
-            logging.getLogger("edgemcp").error("audit sink failed: %s", type(exc).__name__)
+            _sink_failed(exc)
+        return None
+
+    async def _write_async(self, record: dict[str, Any]) -> None:
+        try:
+            await self.sink.write(record)
+        except Exception as exc:
+            _sink_failed(exc)
+
+
+def _sink_failed(exc: Exception) -> None:
+    logging.getLogger("edgemcp").error("audit sink failed: %s", type(exc).__name__)
 
 
 def check_summaries(summaries: dict[str, Summary] | None) -> dict[str, Summary]:

@@ -61,8 +61,7 @@ class Observation:
         self.token: Any = None
         telemetry = app.telemetry
         if telemetry.available and telemetry.tracer() is not None:
-            attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp",
-                                          "network.protocol.name": "http"}
+            attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp"}
             if request_id is not None:
                 attributes["jsonrpc.request.id"] = str(request_id)
             if self.target is not None:
@@ -93,27 +92,33 @@ class Observation:
         version = info.protocol_version if info is not None else None
         telemetry = self.app.telemetry
         histogram = telemetry.duration() if telemetry.available else None
-        if histogram is not None or self.span is not None:
-            attributes: dict[str, Any] = {"mcp.method.name": self.method, "network.transport": "tcp"}
+        if histogram is not None:
+            measured: dict[str, Any] = {"mcp.method.name": self.method, "network.transport": "tcp"}
             if version:
-                attributes["mcp.protocol.version"] = version
+                measured["mcp.protocol.version"] = version
             if self.target is not None:
-                attributes[NAMED[self.method]] = self.target
+                measured[NAMED[self.method]] = self.target
             if error_type is not None:
-                attributes["error.type"] = error_type
-            if histogram is not None:
-                histogram.record(elapsed, attributes)
-            if self.span is not None:
-                if info is not None and info.session_id:
-                    attributes["mcp.session.id"] = info.session_id
+                measured["error.type"] = error_type
+            histogram.record(elapsed, measured)
+        if self.span is not None:
+            # Only what the start did not know: each attribute costs the SDK a validation.
+            learned: dict[str, Any] = {"edgemcp.outcome": outcome}
+            if version:
+                learned["mcp.protocol.version"] = version
+            if info is not None and info.session_id:
+                learned["mcp.session.id"] = info.session_id
+            if error_type is not None:
+                learned["error.type"] = error_type
                 if response is not None and isinstance(response.get("error"), dict):
-                    attributes["rpc.response.status_code"] = str(response["error"].get("code"))
-                attributes["edgemcp.outcome"] = outcome
-                telemetry.end_server_span(self.span, self.token, attributes,
-                                          message if error_type is not None else None)
+                    learned["rpc.response.status_code"] = str(response["error"].get("code"))
+            telemetry.end_server_span(self.span, self.token, learned,
+                                      message if error_type is not None else None)
         audit = self.app.runtime.audit if self.app.audit_enabled else None
         if audit is not None and (self.method == "tools/call" or outcome in ("denied", "rate-limited")):
-            await audit.write(self._record(audit, outcome, error_type, elapsed, version))
+            pending = audit.write(self._record(audit, outcome, error_type, elapsed, version))
+            if pending is not None:
+                await pending
 
     def _outcome(self, response: dict[str, Any], status: int, cancelled: bool) -> tuple[str, str | None, str]:
         """(outcome, error.type, message) of the request."""

@@ -154,6 +154,9 @@ class Exchange:
                 self.response.set_result(self.platform.respond(
                     500, [("content-type", "application/json")], internal_error()))
             await self._close()
+            # One more turn of the loop: audit lines queued for it reach stdout (Workers
+            # Logs) before the request ends and the isolate may be frozen.
+            await asyncio.sleep(0)
 
 
 def internal_error(message: str = "Internal error") -> bytes:
