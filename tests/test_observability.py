@@ -6,6 +6,7 @@ spans; the downstream server a tool calls is a real HTTP server on a thread, so 
 outbound call goes through httpx's real transport and its instrumentation.
 """
 
+import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -126,13 +127,15 @@ async def call(client: httpx.AsyncClient, name: str, arguments: dict[str, Any], 
             **headers}
     if token:
         sent["authorization"] = f"Bearer {token}"
-    return await client.post("/mcp", headers=sent, json={
+    response = await client.post("/mcp", headers=sent, json={
         "jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
             "name": name, "arguments": arguments,
             "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN,
                       "io.modelcontextprotocol/clientCapabilities": {},
                       "io.modelcontextprotocol/clientInfo": {"name": "obs-test", "version": "9.9"},
                       **(meta or {})}}})
+    await asyncio.sleep(0)  # audit records are written at the end of the event-loop turn
+    return response
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ audit_log = logging.getLogger("edgemcp.audit")
 
 
 class AuditSink(Protocol):
+    """Where records go: ``write(record)``, sync or async. A sync sink may also offer
+    ``write_many(records)`` for the records of one event-loop turn."""
+
     def write(self, record: dict[str, Any]) -> Any: ...
 
 
@@ -52,14 +55,13 @@ class LoggingSink:
 
     While that default handler is the logger's only one, records skip the LogRecord (and
     its walk up the stack for a caller), which would cost more than the tool call itself:
-    they are queued, and once per event-loop turn the queue is encoded and written to the
-    handler's stream in one go, so a burst of calls costs one write to stdout."""
+    the records of one event-loop turn are encoded and written to the handler's stream in
+    one go, so a burst of calls costs one write to stdout."""
 
     def __init__(self, logger: logging.Logger = audit_log) -> None:
         self.logger = logger
         self._ready = False
         self._default: logging.StreamHandler[Any] | None = None
-        self._queue: list[dict[str, Any]] = []
 
     def _setup(self) -> None:
         self._ready = True
@@ -72,6 +74,9 @@ class LoggingSink:
             self.logger.setLevel(logging.INFO)
 
     def write(self, record: dict[str, Any]) -> None:
+        self.write_many([record])
+
+    def write_many(self, records: list[dict[str, Any]]) -> None:
         if not self._ready:
             self._setup()
         logger = self.logger
@@ -79,23 +84,14 @@ class LoggingSink:
             return
         default = self._default
         if default is not None and logger.handlers == [default] and not default.filters and not logger.filters:
-            self._queue.append(record)
-            if len(self._queue) == 1:
-                try:
-                    asyncio.get_running_loop().call_soon(self._drain, default)
-                except RuntimeError:  # no event loop: write at once
-                    self._drain(default)
+            lines = "".join([dumps_lenient(record) + "\n" for record in records])
+            with default.lock:  # type: ignore[union-attr]
+                default.stream.write(lines)
+                default.stream.flush()
             return
-        logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, record["event"], (), None,
-                                        extra={"audit": record}))
-
-
-    def _drain(self, handler: "logging.StreamHandler[Any]") -> None:
-        queue, self._queue = self._queue, []
-        lines = "".join([dumps_lenient(record) + "\n" for record in queue])
-        with handler.lock:  # type: ignore[union-attr]
-            handler.stream.write(lines)
-            handler.stream.flush()
+        for record in records:
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, record["event"], (), None,
+                                            extra={"audit": record}))
 
 
 class AuditLog:
@@ -105,7 +101,9 @@ class AuditLog:
     def __init__(self, sink: AuditSink, key: bytes) -> None:
         self.sink = sink
         self._awaits = inspect.iscoroutinefunction(getattr(sink, "write", None))
+        self._write_many = getattr(sink, "write_many", None)
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # copied per use: no key setup
+        self._queue: list[Callable[[], dict[str, Any]]] = []
 
     def fingerprint(self, value: Any) -> str:
         mac = self._keyed.copy()
@@ -132,21 +130,37 @@ class AuditLog:
                 out[name] = self.fingerprint(value)
         return out
 
-    def write(self, record: dict[str, Any]) -> Awaitable[None] | None:
-        """Hand the record to the sink: returns an awaitable only for an async sink (no
-        coroutine per record otherwise). Never fails the request: a broken sink is logged
-        (without the record) and skipped."""
+    def submit(self, build: Callable[[], dict[str, Any]]) -> Awaitable[None] | None:
+        """Record one call; ``build`` makes its record. An async sink gets it at once (the
+        caller awaits what this returns). For a sync sink, the records of this event-loop
+        turn are built and written together at its end, in one pass that keeps the hot
+        path short. Never fails the request: a broken sink is logged (without the record)."""
         if self._awaits:
-            return self._write_async(record)
-        try:
-            self.sink.write(record)
-        except Exception as exc:
-            _sink_failed(exc)
+            return self._write_async(build)
+        self._queue.append(build)
+        if len(self._queue) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.drain)
+            except RuntimeError:  # no event loop: now
+                self.drain()
         return None
 
-    async def _write_async(self, record: dict[str, Any]) -> None:
+    def drain(self) -> None:
+        """Build and write what is queued (runs by itself at the end of each loop turn)."""
+        queue, self._queue = self._queue, []
         try:
-            await self.sink.write(record)
+            records = [build() for build in queue]
+            if self._write_many is not None:
+                self._write_many(records)
+            else:
+                for record in records:
+                    self.sink.write(record)
+        except Exception as exc:
+            _sink_failed(exc)
+
+    async def _write_async(self, build: Callable[[], dict[str, Any]]) -> None:
+        try:
+            await self.sink.write(build())
         except Exception as exc:
             _sink_failed(exc)
 
@@ -166,8 +180,8 @@ def derive_key(secret: str | bytes) -> bytes:
     return hmac.digest(secret.encode() if isinstance(secret, str) else secret, b"edgemcp.audit", hashlib.sha256)
 
 
-def now_iso() -> str:
-    return _iso(time.time())
+def iso_time(t: float) -> str:
+    return _iso(t)
 
 
 _second: tuple[int, str] = (-1, "")

@@ -8,9 +8,10 @@ after the response went out, so neither the audit sink nor the exporter adds lat
 
 import random
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .audit import now_iso
+from .audit import iso_time
 from .cache import CACHE_META
 from .errors import FORBIDDEN, INTERNAL_ERROR, RATE_LIMITED, TOOL_DISABLED, UNAUTHENTICATED
 from .tools import META_PREFIX
@@ -116,7 +117,8 @@ class Observation:
                                       message if error_type is not None else None)
         audit = self.app.runtime.audit if self.app.audit_enabled else None
         if audit is not None and (self.method == "tools/call" or outcome in ("denied", "rate-limited")):
-            pending = audit.write(self._record(audit, outcome, error_type, elapsed, version))
+            pending = audit.submit(partial(self._record, audit, outcome, error_type, elapsed, version,
+                                           time.time()))
             if pending is not None:
                 await pending
 
@@ -151,12 +153,12 @@ class Observation:
         return "success", None, ""
 
     def _record(self, audit: Any, outcome: str, error_type: str | None, elapsed: float,
-                version: str | None) -> dict[str, Any]:
+                version: str | None, at: float) -> dict[str, Any]:
         info = self.info
         principal = info.principal if info is not None else None
         client = info.client_info if info is not None and isinstance(info.client_info, dict) else {}
         record: dict[str, Any] = {
-            "time": now_iso(),
+            "time": iso_time(at),
             "event": self.method,
             "correlation_id": self.correlation_id,
             "trace_id": self.app.telemetry.trace_id(self.span) if self.span is not None else None,
