@@ -313,11 +313,14 @@ class EdgeMCP:
                     f"{feature} needs {needs}, but the configured store "
                     f"({type(store).__name__}) offers {store.capabilities}"
                 )
+        keyspace = Keyspace(store, self.name)
         if self.telemetry.available:
             from .store.traced import TracedStore
 
-            store = TracedStore(store, self.telemetry)
-        keyspace = Keyspace(store, self.name)
+            def trace_store() -> None:  # once an SDK is set: no cost per store call before
+                keyspace.store = TracedStore(keyspace.store, self.telemetry)
+
+            self.telemetry.when_active(trace_store)
         for authenticator in self.authenticators:
             if hasattr(authenticator, "bind"):
                 authenticator.bind(keyspace)

@@ -11,6 +11,7 @@ import hmac
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
@@ -38,6 +39,10 @@ class Sessions:
         key = hmac.digest(secret.encode() if isinstance(secret, str) else secret,
                           b"edgemcp.session", "sha256")
         self._signer = Signer(key, key_derivation="none", digest_method=hashlib.sha256)
+        # A signature check is a pure function of the token: a client presents the same
+        # token on every request, so remember recent verdicts (bounded; existence and
+        # expiry are still read from the store on every request).
+        self.verify = lru_cache(maxsize=4096)(self.verify)  # type: ignore[method-assign]
 
     def _key(self, raw_id: str) -> str:
         return f"session:{raw_id}"

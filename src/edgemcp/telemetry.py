@@ -13,7 +13,7 @@ suits Workers; a ``BatchSpanProcessor`` suits long-running servers).
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 log = logging.getLogger("edgemcp")
@@ -51,6 +51,15 @@ class Telemetry:
         # While no SDK is configured, look again at most once a second (a provider may be
         # set after the app is built), not on every request.
         self._tracer_checked = self._meter_checked = float("-inf")
+        self._on_active: list[Callable[[], None]] = []
+
+    def when_active(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once tracing starts (now, if it has): instrumentation that
+        costs something per call, such as store spans, is put in place only then."""
+        if self._tracer is not None:
+            callback()
+        else:
+            self._on_active.append(callback)
 
     def tracer(self) -> Any:
         """The tracer, or None while no SDK provider is configured."""
@@ -68,6 +77,9 @@ class Telemetry:
         self._tracer = provider.get_tracer("edgemcp", __version__)
         if self._instrument_httpx:
             _instrument_httpx(provider)
+        callbacks, self._on_active = self._on_active, []
+        for callback in callbacks:
+            callback()
         return self._tracer
 
     def duration(self) -> Any:
