@@ -127,11 +127,18 @@ def fragile_redis(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Three masters in cluster mode; yields a redis+cluster:// URL."""
-    nodes = []
-    for _ in range(3):
+    nodes: list[RedisServer] = []
+    while len(nodes) < 3:
         directory = tmp_path_factory.mktemp("cluster")
-        nodes.append(RedisServer(directory, free_port(below=50000), "--cluster-enabled", "yes",
-                                 "--cluster-config-file", str(directory / "nodes.conf")))
+        port = free_port(below=50000)
+        taken = {n.port for n in nodes} | {n.port + 10000 for n in nodes}
+        if port in taken or port + 10000 in taken:
+            continue  # one node's port would be another's cluster bus port
+        try:
+            nodes.append(RedisServer(directory, port, "--cluster-enabled", "yes",
+                                     "--cluster-config-file", str(directory / "nodes.conf")))
+        except RuntimeError:
+            continue  # the port was taken between the check and the start: another one
     addresses = [f"127.0.0.1:{node.port}" for node in nodes]
     subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
                     "--cluster-yes"], check=True, capture_output=True, timeout=60)
