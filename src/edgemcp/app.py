@@ -127,12 +127,11 @@ class EdgeMCP:
         self.idempotency_ttl = idempotency_ttl
         # OpenTelemetry spans and metrics, when opentelemetry-api is installed and an SDK
         # provider is set; ``False`` turns them off.
-        self.telemetry = telemetry if isinstance(telemetry, Telemetry) else Telemetry()
-        if telemetry is False:
-            self.telemetry.available = False
-        # The audit log: JSON lines on stdout (logger "edgemcp.audit") unless given a sink.
-        self.audit_enabled = audit is not False
-        self._audit_sink: AuditSink = LoggingSink() if audit is True or audit is False else audit
+        self.telemetry = telemetry if isinstance(telemetry, Telemetry) else Telemetry(enabled=telemetry)
+        # The audit log: JSON lines on stdout (logger "edgemcp.audit") unless given a sink;
+        # ``False`` turns it off.
+        self._audit_sink: AuditSink | None = (
+            None if audit is False else LoggingSink() if audit is True else audit)
         self._store = store
         self._secret = secret
         self._runtime: Runtime | None = None
@@ -334,7 +333,7 @@ class EdgeMCP:
             guards=Guards(keyspace, agent_rate=self.agent_rate,
                           kill_switch_refresh=self.kill_switch_refresh,
                           idempotency_ttl=self.idempotency_ttl, oauth=self.oauth),
-            audit=AuditLog(self._audit_sink, derive_key(secret)) if self.audit_enabled else None,
+            audit=AuditLog(self._audit_sink, derive_key(secret)) if self._audit_sink is not None else None,
         )
 
     def asgi(self, path: str = "/mcp") -> "ASGIApp":

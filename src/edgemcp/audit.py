@@ -43,7 +43,7 @@ class JSONFormatter(logging.Formatter):
         audit = getattr(record, "audit", None)
         if isinstance(audit, dict):
             return dumps_lenient(audit)
-        entry = {"time": _iso(record.created), "level": record.levelname.lower(),
+        entry = {"time": iso_time(record.created), "level": record.levelname.lower(),
                  "logger": record.name, "message": record.getMessage()}
         return dumps_lenient(entry)
 
@@ -180,14 +180,10 @@ def derive_key(secret: str | bytes) -> bytes:
     return hmac.digest(secret.encode() if isinstance(secret, str) else secret, b"edgemcp.audit", hashlib.sha256)
 
 
-def iso_time(t: float) -> str:
-    return _iso(t)
-
-
 _second: tuple[int, str] = (-1, "")
 
 
-def _iso(t: float) -> str:
+def iso_time(t: float) -> str:
     global _second
     whole = int(t)
     if _second[0] != whole:  # formatting the date is the slow part: once a second

@@ -18,6 +18,7 @@ from .tools import META_PREFIX
 
 if TYPE_CHECKING:
     from .app import EdgeMCP
+    from .audit import AuditLog
     from .context import RequestInfo
 
 CORRELATION_HEADER = b"x-correlation-id"
@@ -40,7 +41,7 @@ def _new_id() -> str:
 
 class Observation:
     __slots__ = ("app", "arguments", "cancelled", "correlation_id", "header", "info", "method",
-                 "request_id", "response", "span", "started", "status", "target", "token")
+                 "request_id", "response", "span", "started", "status", "target", "token", "trace_id")
 
     def __init__(self, app: "EdgeMCP", method: str, params: dict[str, Any], request_id: Any,
                  headers: dict[str, str]) -> None:
@@ -61,7 +62,7 @@ class Observation:
         self.span: Any = None
         self.token: Any = None
         telemetry = app.telemetry
-        if telemetry.available and telemetry.tracer() is not None:
+        if telemetry.tracer() is not None:
             attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp"}
             if request_id is not None:
                 attributes["jsonrpc.request.id"] = str(request_id)
@@ -74,8 +75,8 @@ class Observation:
                 attributes["mcp.resource.uri"] = params["uri"]
             name = f"{method} {self.target}" if self.target else method
             self.span, self.token = telemetry.start_server_span(name, attributes, headers, params.get("_meta"))
-        trace_id = telemetry.trace_id(self.span) if self.span is not None else None
-        self.correlation_id = trace_id or _new_id()
+        self.trace_id = telemetry.trace_id(self.span) if self.span is not None else None
+        self.correlation_id = self.trace_id or _new_id()
         self.header = (CORRELATION_HEADER, self.correlation_id.encode("ascii"))
 
     def stamp(self, response: dict[str, Any]) -> None:
@@ -88,11 +89,11 @@ class Observation:
     async def end(self) -> None:
         elapsed = time.perf_counter() - self.started
         response = self.response
-        outcome, error_type, message = self._outcome(response or {}, self.status, self.cancelled)
+        outcome, error_type, message = self._outcome()
         info = self.info
         version = info.protocol_version if info is not None else None
         telemetry = self.app.telemetry
-        histogram = telemetry.duration() if telemetry.available else None
+        histogram = telemetry.duration()
         if histogram is not None:
             measured: dict[str, Any] = {"mcp.method.name": self.method, "network.transport": "tcp"}
             if version:
@@ -115,17 +116,18 @@ class Observation:
                     learned["rpc.response.status_code"] = str(response["error"].get("code"))
             telemetry.end_server_span(self.span, self.token, learned,
                                       message if error_type is not None else None)
-        audit = self.app.runtime.audit if self.app.audit_enabled else None
+        audit = self.app.runtime.audit
         if audit is not None and (self.method == "tools/call" or outcome in ("denied", "rate-limited")):
             pending = audit.submit(partial(self._record, audit, outcome, error_type, elapsed, version,
                                            time.time()))
             if pending is not None:
                 await pending
 
-    def _outcome(self, response: dict[str, Any], status: int, cancelled: bool) -> tuple[str, str | None, str]:
+    def _outcome(self) -> tuple[str, str | None, str]:
         """(outcome, error.type, message) of the request."""
-        if cancelled:
+        if self.cancelled:
             return "cancelled", "cancelled", "cancelled by the client"
+        response, status = self.response or {}, self.status
         error = response.get("error")
         if isinstance(error, dict):
             code, message = error.get("code"), str(error.get("message", ""))
@@ -152,7 +154,7 @@ class Observation:
             return "cache-hit", None, ""
         return "success", None, ""
 
-    def _record(self, audit: Any, outcome: str, error_type: str | None, elapsed: float,
+    def _record(self, audit: "AuditLog", outcome: str, error_type: str | None, elapsed: float,
                 version: str | None, at: float) -> dict[str, Any]:
         info = self.info
         principal = info.principal if info is not None else None
@@ -161,7 +163,7 @@ class Observation:
             "time": iso_time(at),
             "event": self.method,
             "correlation_id": self.correlation_id,
-            "trace_id": self.app.telemetry.trace_id(self.span) if self.span is not None else None,
+            "trace_id": self.trace_id,
             "request_id": self.request_id,
             "agent_id": principal.agent_id or None if principal else None,
             "principal": principal.subject or None if principal else None,

@@ -38,11 +38,12 @@ TRACE_META_KEYS = ("traceparent", "tracestate", "baggage")
 
 class Telemetry:
     """Tracing and metrics for one app. ``tracer_provider`` / ``meter_provider`` default
-    to the global ones; ``instrument_httpx`` traces outbound httpx calls (all clients)."""
+    to the global ones; ``instrument_httpx`` traces outbound httpx calls (all clients);
+    ``enabled=False`` turns everything off."""
 
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None,
-                 instrument_httpx: bool = True) -> None:
-        self.available = trace is not None
+                 instrument_httpx: bool = True, enabled: bool = True) -> None:
+        self.available = enabled and trace is not None
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._instrument_httpx = instrument_httpx
