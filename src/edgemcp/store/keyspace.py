@@ -17,10 +17,17 @@ class DecodedSubscription:
         return msgpack.unpackb(await self.raw.get())
 
 
+def key_kind(key: str) -> str:
+    """The kind of record a store key holds: ``edgemcp:{app}:session:abc`` -> ``session``
+    (a key outside any keyspace: its first segment)."""
+    parts = key.split(":", 3)
+    return parts[2] if len(parts) > 2 and parts[0] == "edgemcp" else parts[0]
+
+
 class Keyspace:
     def __init__(self, store: Store, namespace: str) -> None:
         self.store = store
-        self.prefix = f"edgemcp:{namespace}:"
+        self.prefix = f"edgemcp:{namespace}:"  # key_kind reads this shape
 
     def key(self, name: str) -> str:
         return self.prefix + name

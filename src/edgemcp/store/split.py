@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from .base import Capabilities, Store, Subscription
+from .keyspace import key_kind
 
 # What must be seen at once by every isolate, or changed atomically.
 EXACT_KINDS = frozenset({"reply", "cancel", "rate", "idem", "killswitches"})
@@ -34,9 +35,7 @@ class SplitStore:
         )
 
     def route(self, key: str) -> Store:
-        parts = key.split(":", 3)
-        kind = parts[2] if len(parts) > 2 and parts[0] == "edgemcp" else parts[0]
-        return self.exact if kind in self.exact_kinds else self.default
+        return self.exact if key_kind(key) in self.exact_kinds else self.default
 
     async def get(self, key: str) -> bytes | None:
         return await self.route(key).get(key)
