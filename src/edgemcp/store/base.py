@@ -21,6 +21,17 @@ class Capabilities:
     min_ttl: float = 0.0  # seconds; shorter TTLs are rounded up to this
 
 
+def refill(tokens: float, stamp: float, now: float, capacity: float, per_second: float,
+           cost: float) -> tuple[float, float]:
+    """One token-bucket step, for stores that keep ``(tokens, stamp)`` themselves: the
+    bucket's new token count, and 0 if ``cost`` was taken, else the seconds to wait (then
+    nothing is taken). The Redis store does the same in Lua."""
+    tokens = min(capacity, tokens + max(0.0, now - stamp) * per_second)
+    if tokens < cost:
+        return tokens, (cost - tokens) / per_second
+    return min(capacity, tokens - cost), 0.0
+
+
 class StoreError(Exception):
     """The store cannot be reached or refused an operation. Callers map it to 503."""
 

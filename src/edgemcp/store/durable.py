@@ -21,7 +21,7 @@ from typing import Any
 
 import msgpack
 
-from .base import Capabilities, StoreError, Subscription
+from .base import Capabilities, StoreError, Subscription, refill
 from .kv import as_bytes
 
 
@@ -133,12 +133,7 @@ class StoreObject:
         now = self.clock()
         raw = await self._read(key)
         tokens, stamp = msgpack.unpackb(raw) if raw is not None else (capacity, now)
-        tokens = min(capacity, tokens + max(0.0, now - stamp) * per_second)
-        wait = 0.0
-        if tokens < cost:
-            wait = (cost - tokens) / per_second
-        else:
-            tokens = min(capacity, tokens - cost)
+        tokens, wait = refill(tokens, stamp, now, capacity, per_second, cost)
         # A full bucket needs no record: expire it once it would have refilled.
         await self._write(key, msgpack.packb([tokens, now]), capacity / per_second + 1)
         return wait

@@ -4,7 +4,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from .base import Capabilities, Subscription
+from .base import Capabilities, Subscription, refill
 
 
 class MemoryStore:
@@ -67,12 +67,9 @@ class MemoryStore:
     async def take(self, key: str, capacity: float, per_second: float, cost: float = 1) -> float:
         now = time.monotonic()
         tokens, stamp = self._buckets.get(key, (capacity, now))
-        tokens = min(capacity, tokens + (now - stamp) * per_second)
-        if tokens < cost:
-            self._buckets[key] = (tokens, now)
-            return (cost - tokens) / per_second
-        self._buckets[key] = (min(capacity, tokens - cost), now)
-        return 0.0
+        tokens, wait = refill(tokens, stamp, now, capacity, per_second, cost)
+        self._buckets[key] = (tokens, now)
+        return wait
 
     async def publish(self, channel: str, message: bytes) -> None:
         for subscription in self._channels.get(channel, ()):
