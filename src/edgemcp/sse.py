@@ -12,8 +12,5 @@ SSE_HEADERS = [
 KEEPALIVE = b":\r\n\r\n"
 
 
-__all__ = ["KEEPALIVE", "SSE_HEADERS", "dumps", "event"]
-
-
 def event(message: Any) -> bytes:
     return b"event: message\r\ndata: " + dumps(message) + b"\r\n\r\n"

@@ -129,7 +129,9 @@ class Tool:
         self.audit = check_summaries(audit)  # per-argument summaries for the audit log
         self.icons = icons
         self.definition = self._definition()
-        self._header_params: dict[str, tuple[str, ...]] | None = None
+        # x-mcp-header names (lower-cased) mapped to the property path each mirrors.
+        self.header_params: dict[str, tuple[str, ...]] = {}
+        _collect_headers(self.input_schema, (), self.header_params)
         schemas = [self.input_schema, self.output.schema if self.output else None]
         self.schema_digest = hashlib.sha256(
             json.dumps(schemas, sort_keys=True).encode()
@@ -158,14 +160,6 @@ class Tool:
             meta[f"{META_PREFIX}dryRun"] = True
         tool["_meta"] = meta
         return tool
-
-    def header_params(self) -> dict[str, tuple[str, ...]]:
-        """``x-mcp-header`` names mapped to the property path they mirror (lower-cased name)."""
-        if self._header_params is None:
-            found: dict[str, tuple[str, ...]] = {}
-            _collect_headers(self.input_schema, (), found)
-            self._header_params = found
-        return self._header_params
 
     async def call(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         """Run the tool. Failures the model should see come back as ``isError`` results."""

@@ -32,12 +32,12 @@ from .errors import (
     unsupported_version,
 )
 from .guards import authenticate
-from .jsoncodec import loads
+from .jsoncodec import dumps, loads
 from .observation import Observation
 from .principal import ANONYMOUS, HTTPRequest, Principal
 from .security import OriginGuard
 from .sessions import Session
-from .sse import KEEPALIVE, SSE_HEADERS, dumps, event
+from .sse import KEEPALIVE, SSE_HEADERS, event
 from .store import StoreError
 from .versions import (
     HANDSHAKE_VERSIONS,
@@ -395,8 +395,7 @@ class StreamableHTTP:
                 await self._handshake(headers, message, params, header_version, send, observation)
         except HTTPError as exc:
             exc.headers.append(observation.header)
-            observation.response, observation.status = error_response(exc.request_id, exc.error), exc.status
-            await _send_error(send, exc)
+            observation.response, observation.status = await _send_error(send, exc), exc.status
         except asyncio.CancelledError:
             observation.cancelled = True
             raise
@@ -437,7 +436,7 @@ class StreamableHTTP:
         if tool is None:
             return
         arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
-        for header, path in tool.header_params().items():
+        for header, path in tool.header_params.items():
             value: Any = arguments
             for part in path:
                 value = value.get(part) if isinstance(value, dict) else None
@@ -665,11 +664,14 @@ class StreamableHTTP:
         await send_empty(send, 200)
 
 
-async def _send_error(send: Send, exc: HTTPError) -> None:
+async def _send_error(send: Send, exc: HTTPError) -> dict[str, Any]:
+    """Answer with ``exc``; returns the JSON-RPC response sent."""
     headers = exc.headers + _encode_headers(exc.error.headers)
     if exc.status == 503 and "retry-after" not in exc.error.headers:
         headers.append((b"retry-after", b"5"))
-    await send_json(send, exc.status, error_response(exc.request_id, exc.error), headers)
+    response = error_response(exc.request_id, exc.error)
+    await send_json(send, exc.status, response, headers)
+    return response
 
 
 def _store_down(request_id: Any = None) -> HTTPError:

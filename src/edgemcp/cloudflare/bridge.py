@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from ..sse import dumps
+from ..jsoncodec import dumps
 from ..transport import ASGIApp, Message, Scope
 
 log = logging.getLogger("edgemcp")

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..app import ConfigurationError
-from ..sse import dumps
-from .bridge import Exchange, Platform, request_scope
+from .bridge import Exchange, Platform, internal_error, request_scope
 from .config import WorkerSettings
 
 if TYPE_CHECKING:
@@ -62,10 +61,8 @@ class WorkerHandler:
             asgi = self.configure(env)
         except ConfigurationError as exc:
             log.error("edgemcp: the Worker is misconfigured: %s", exc)
-            return platform.respond(503, [("content-type", "application/json")], dumps({
-                "jsonrpc": "2.0", "id": None,
-                "error": {"code": -32603, "message": f"Server misconfigured: {exc}"},
-            }))
+            return platform.respond(503, [("content-type", "application/json")],
+                                    internal_error(f"Server misconfigured: {exc}"))
         exchange = Exchange(request_scope(method, url, headers, cf=cf, env=env), body, platform)
         if on_abort is not None:
             on_abort(exchange.disconnect)
