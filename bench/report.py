@@ -10,6 +10,7 @@ import json
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,25 @@ def _cell(res: Results, w: Any, c: int, key: str) -> tuple[str, str]:
     mark = f" ({len(bad)} invalid)" if bad else ""
     ratio = res.ratio(w, c, key, _baseline(key))
     return _fmt_int(med) + mark, _fmt_ratio(ratio) if n_valid else "–"
+
+
+# (row, workload, server, baseline, test of server ÷ baseline at c=16; None: shown only)
+RATIO_TARGETS: list[tuple[str, str, str, str, Callable[[float], bool] | None]] = [
+    ("tools/call 2026-07-28, c=16, uvicorn: ≥ 0.75× bare Starlette", "call", "edgemcp", "starlette",
+     lambda r: r >= 0.75),
+    ("… > 2× the SDK low-level Server", "call", "edgemcp", "sdk-lowlevel", lambda r: r > 2),
+    ("… > 4× the SDK MCPServer", "call", "edgemcp", "sdk-mcpserver", lambda r: r > 4),
+    ("tools/call 2025-11-25 + session, memory store: ≥ 0.6×", "session", "edgemcp", "starlette",
+     lambda r: r >= 0.6),
+    ("tools/call 2025-11-25 + session, Redis store: ≥ 0.4×", "session", "edgemcp-redis", "starlette",
+     lambda r: r >= 0.4),
+    ("audit log on (default) vs off: ≥ 0.9× (issue 6)", "observability", "edgemcp", "edgemcp-noaudit",
+     lambda r: r >= 0.9),
+    ("OpenTelemetry SDK to memory vs untraced: ≥ 0.8× (issue 6)", "observability", "edgemcp-traced",
+     "edgemcp", lambda r: r >= 0.8),
+    ("… for reference, bare Starlette with one SDK span vs without", "observability", "starlette-traced",
+     "starlette", None),
+]
 
 
 def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> str:
@@ -185,28 +205,10 @@ def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> s
         verdict = "–" if ok is None else ("yes" if ok else "**no**")
         out.append(f"| {name} | {shown} | {verdict} |")
 
-    if "call" in by_key and 16 in res.concurrencies(by_key["call"]):
-        w = by_key["call"]
-        r = res.ratio(w, 16, "edgemcp", "starlette")
-        target("tools/call 2026-07-28, c=16, uvicorn: ≥ 0.75× bare Starlette", r, None if r is None else r >= 0.75)
-        r = res.ratio(w, 16, "edgemcp", "sdk-lowlevel")
-        target("… > 2× the SDK low-level Server", r, None if r is None else r > 2)
-        r = res.ratio(w, 16, "edgemcp", "sdk-mcpserver")
-        target("… > 4× the SDK MCPServer", r, None if r is None else r > 4)
-    if "session" in by_key:
-        w = by_key["session"]
-        r = res.ratio(w, 16, "edgemcp", "starlette")
-        target("tools/call 2025-11-25 + session, memory store: ≥ 0.6×", r, None if r is None else r >= 0.6)
-        r = res.ratio(w, 16, "edgemcp-redis", "starlette")
-        target("tools/call 2025-11-25 + session, Redis store: ≥ 0.4×", r, None if r is None else r >= 0.4)
-    if "observability" in by_key:
-        w = by_key["observability"]
-        r = res.ratio(w, 16, "edgemcp", "edgemcp-noaudit")
-        target("audit log on (default) vs off: ≥ 0.9× (issue 6)", r, None if r is None else r >= 0.9)
-        r = res.ratio(w, 16, "edgemcp-traced", "edgemcp")
-        target("OpenTelemetry SDK to memory vs untraced: ≥ 0.8× (issue 6)", r, None if r is None else r >= 0.8)
-        r = res.ratio(w, 16, "starlette-traced", "starlette")
-        target("… for reference, bare Starlette with one SDK span vs without", r, None)
+    for name, workload, server, base, passes in RATIO_TARGETS:
+        if workload in by_key and 16 in res.concurrencies(by_key[workload]):
+            r = res.ratio(by_key[workload], 16, server, base)
+            target(name, r, None if r is None or passes is None else passes(r))
     if cold:
         e = cold.get("edgemcp", {}).get("median_ms")
         b = cold.get("bare Starlette", {}).get("median_ms")

@@ -1,14 +1,18 @@
 """Shared fixtures: real uvicorn servers on free loopback ports."""
 
+import json
 import os
 import random
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +31,28 @@ def free_port(below: int = 65536) -> int:
             if below == 65536 or bus.connect_ex(("127.0.0.1", port + 10000)) != 0:
                 return port
     raise RuntimeError("no free port")
+
+
+class JSONHandler(BaseHTTPRequestHandler):
+    """A stdlib request handler for small stand-in servers: answers JSON, logs nothing."""
+
+    def reply_json(self, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A real HTTP server on a free loopback port, on a daemon thread; call ``shutdown()``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 class Server:

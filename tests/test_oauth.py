@@ -3,10 +3,8 @@ local HTTP server (keys generated here), opaque tokens by RFC 7662 introspection
 RFC 9728 metadata document."""
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,6 +16,8 @@ from jwt.algorithms import RSAAlgorithm
 
 from edgemcp import Context, EdgeMCP
 from edgemcp.guards.oauth import IntrospectionVerifier, JWTVerifier, OAuthResource
+
+from .conftest import JSONHandler, serve_http
 
 MODERN = "2026-07-28"
 RESOURCE = "http://localhost/mcp"
@@ -35,29 +35,17 @@ class AuthServer:
         self.jwks_fetches = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def do_GET(self) -> None:
                 server.jwks_fetches += 1
-                self._json(server.jwks)
+                self.reply_json(server.jwks)
 
             def do_POST(self) -> None:
                 form = parse_qs(self.rfile.read(int(self.headers["content-length"])).decode())
-                self._json(server.active.get(form["token"][0], {"active": False}))
+                self.reply_json(server.active.get(form["token"][0], {"active": False}))
 
-            def _json(self, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = serve_http(Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def token(self, **overrides: Any) -> str:
         claims = {"iss": ISSUER, "aud": RESOURCE, "sub": "user-1", "client_id": "agent-7",

@@ -8,9 +8,7 @@ outbound call goes through httpx's real transport and its instrumentation.
 
 import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import httpx
@@ -26,7 +24,7 @@ from edgemcp import EdgeMCP, ToolError
 from edgemcp.guards import BearerTokens
 from edgemcp.telemetry import Telemetry
 
-from .conftest import Server
+from .conftest import JSONHandler, Server, serve_http
 
 MODERN = "2026-07-28"
 ACCEPT = "application/json, text/event-stream"
@@ -45,29 +43,19 @@ METRICS = InMemoryMetricReader()
 METER_PROVIDER = MeterProvider(metric_readers=[METRICS])
 
 
-class Downstream(BaseHTTPRequestHandler):
+class Downstream(JSONHandler):
     """A real HTTP server a tool calls; it remembers the trace headers it was sent."""
 
     seen: ClassVar[list[dict[str, str]]] = []
 
     def do_GET(self) -> None:
         Downstream.seen.append({k.lower(): v for k, v in self.headers.items()})
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply_json({"ok": True})
 
 
 @pytest.fixture(scope="module")
 def downstream() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Downstream)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_http(Downstream)
     yield f"http://127.0.0.1:{server.server_address[1]}/data"
     server.shutdown()
 
