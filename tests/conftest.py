@@ -25,7 +25,10 @@ def free_port(below: int = 65536) -> int:
     """A free loopback port; ``below`` leaves room for Redis cluster bus ports (port+10000)."""
     for _ in range(200):
         with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0 if below == 65536 else random.randrange(20000, below)))
+            try:
+                sock.bind(("127.0.0.1", 0 if below == 65536 else random.randrange(20000, below)))
+            except OSError:
+                continue  # a randomly chosen port in use: choose another
             port = int(sock.getsockname()[1])
         with socket.socket() as bus:
             if below == 65536 or bus.connect_ex(("127.0.0.1", port + 10000)) != 0:
