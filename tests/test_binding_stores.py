@@ -10,7 +10,7 @@ import pytest
 
 from edgemcp import EdgeMCP
 from edgemcp.app import ConfigurationError
-from edgemcp.mailbox import Mailbox
+from edgemcp.state import Mailbox
 from edgemcp.store import Keyspace, MemoryStore, Store, StoreError
 from edgemcp.store.durable import DurableObjectStore
 from edgemcp.store.kv import AtomicityRequired, WorkersKVStore, as_bytes, kv_ttl

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from edgemcp import Context, EdgeMCP, Principal, ToolError
-from edgemcp.principal import HTTPRequest
+from edgemcp.guards import HTTPRequest
 from edgemcp.store import open_store
 
 MODERN = "2026-07-28"

@@ -126,7 +126,7 @@ async def test_a_missing_binding_is_named() -> None:
 
 async def test_rate_limits_on_kv_alone_are_refused_with_a_clear_error() -> None:
     app = make_app()
-    app.agent_rate = Rate.parse("5/minute")
+    app.settings.rate_limit = Rate.parse("5/minute")
     response = await post(WorkerHandler(app), env(), {"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert response.status == 503
     assert "rate limiting needs atomic" in json.loads(response.text())["error"]["message"]

@@ -1,15 +1,49 @@
 """The protocol core as a pure function: a JSON-RPC request and a RequestInfo in, a response
-out, with notifications and client requests going only through the Channel it is given."""
+out, with notifications and client requests going only through the Channel it is given and
+everything else through the Services it is given (here in memory: no store, no guards)."""
 
-from dataclasses import dataclass
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from edgemcp import Context, EdgeMCP, ToolResult, image, text
-from edgemcp.context import RequestInfo
-from edgemcp.core import Core
+from edgemcp.http.wire import status_of
+from edgemcp.protocol import Dispatcher, RequestInfo, ToolCall
+from edgemcp.protocol.errors import invalid_params
+from edgemcp.registry import Tool
+
+
+@dataclass
+class InMemoryServices:
+    """The core's Services with nothing behind them: every tool visible, every call run at
+    once, request state "sealed" as plain JSON (fine in a test: nothing crosses a trust
+    boundary here)."""
+
+    app: EdgeMCP
+    calls: list[str] = field(default_factory=list)
+
+    async def list_tools(self, info: RequestInfo) -> Sequence[Tool]:
+        return list(self.app.registry.local_tools)
+
+    async def get_tool(self, name: str) -> Tool | None:
+        return self.app.registry.local_tools.get(name)
+
+    async def call_tool(self, call: ToolCall[Tool], run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        self.calls.append(call.tool.name)
+        return await run()
+
+    def seal_state(self, principal: str, digest: str, answers: dict[str, Any], state: dict[str, Any]) -> str:
+        return json.dumps([principal, digest, answers, state])
+
+    def open_state(self, token: object, principal: str, digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        sealed = json.loads(str(token))
+        if sealed[:2] != [principal, digest]:
+            raise invalid_params("requestState belongs to another request")
+        return sealed[2], sealed[3]
 
 
 @dataclass
@@ -60,12 +94,20 @@ def build() -> EdgeMCP:
     return app
 
 
+class Core:
+    """An app's dispatcher and in-memory services."""
+
+    def __init__(self, app: EdgeMCP) -> None:
+        self.dispatcher = Dispatcher(app.registry)
+        self.services = InMemoryServices(app)
+
+
 async def call(core: Core, info: RequestInfo, method: str, params: dict[str, Any],
                channel: RecordingChannel | None = None) -> tuple[dict[str, Any], int]:
     channel = channel or RecordingChannel({}, [])
-    response, status, _ = await core.handle(
-        {"jsonrpc": "2.0", "id": 3, "method": method, "params": params}, info, channel)
-    return response, status
+    reply = await core.dispatcher.handle(
+        {"jsonrpc": "2.0", "id": 3, "method": method, "params": params}, info, core.services, channel)
+    return reply.response, 200 if reply.error is None else status_of(reply.error)
 
 
 HANDSHAKE = RequestInfo("handshake", "2025-11-25", {"sampling": {}}, None, "warning")

@@ -141,7 +141,7 @@ async def test_mtls_header_only_from_a_trusted_proxy() -> None:
 
 
 async def test_mtls_from_the_asgi_tls_extension_and_cloudflare_fields() -> None:
-    from edgemcp.principal import HTTPRequest
+    from edgemcp.guards import HTTPRequest
 
     guard = MutualTLS()
     tls = HTTPRequest({}, ("1.2.3.4", 1), {"extensions": {"tls": {"client_cert_name": "CN=svc"}}})
@@ -236,7 +236,7 @@ def test_rates_parse() -> None:
 
 async def test_kill_switch_by_tool_and_by_placement() -> None:
     app, _ = build(kill_switch_refresh=0)
-    switches = app.runtime.guards.kill_switches
+    switches = app.runtime.pipeline.kill_switches
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi()), base_url="http://localhost") as client:
         await switches.set("tool:echo", "incident 42")
         disabled = await call(client, "echo", {"text": "x"})

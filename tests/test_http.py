@@ -408,7 +408,7 @@ async def test_pagination_walks_every_tool() -> None:
 
 def test_error_bodies_are_json_not_tracebacks() -> None:
     # The error helper output is plain JSON-RPC: checked once here for its shape.
-    from edgemcp.errors import unsupported_version
+    from edgemcp.protocol.errors import unsupported_version
 
     error = unsupported_version("x", ("a",)).to_error()
     assert json.loads(json.dumps(error)) == {

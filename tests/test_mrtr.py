@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from edgemcp import Context, EdgeMCP, MCPError
-from edgemcp.request_state import RequestStateSealer, request_digest
+from edgemcp.protocol.mrtr import request_digest
+from edgemcp.state import RequestStateSealer
 
 from .test_http import meta, modern_headers
 
@@ -107,13 +108,13 @@ async def test_state_from_another_server_secret_is_rejected() -> None:
 def test_sealer_binds_principal_and_expiry() -> None:
     sealer = RequestStateSealer("k")
     token = sealer.seal("tenant/alice/", "digest", {"a": 1}, {"s": 2})
-    assert sealer.open(token, "tenant/alice/", "digest") == ({"a": 1}, {"s": 2})
+    assert sealer.unseal(token, "tenant/alice/", "digest") == ({"a": 1}, {"s": 2})
     with pytest.raises(MCPError, match="another principal"):
-        sealer.open(token, "tenant/mallory/", "digest")
+        sealer.unseal(token, "tenant/mallory/", "digest")
     with pytest.raises(MCPError, match="expired"):
-        RequestStateSealer("k", max_age=-1).open(token, "tenant/alice/", "digest")
+        RequestStateSealer("k", max_age=-1).unseal(token, "tenant/alice/", "digest")
     with pytest.raises(MCPError, match="must be a string"):
-        sealer.open(42, "tenant/alice/", "digest")
+        sealer.unseal(42, "tenant/alice/", "digest")
 
 
 async def test_undeclared_capability_is_32021(client: httpx.AsyncClient) -> None:

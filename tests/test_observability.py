@@ -20,9 +20,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from edgemcp import EdgeMCP, ToolError
+from edgemcp import EdgeMCP, Telemetry, ToolError
 from edgemcp.guards import BearerTokens
-from edgemcp.telemetry import Telemetry
 
 from .conftest import JSONHandler, Server, serve_http
 

@@ -9,7 +9,7 @@ import pytest
 
 from edgemcp import EdgeMCP
 from edgemcp.app import ConfigurationError
-from edgemcp.mailbox import Mailbox
+from edgemcp.state import Mailbox
 from edgemcp.store import Capabilities, Keyspace, MemoryStore, Store, open_store
 
 from .conftest import RedisServer

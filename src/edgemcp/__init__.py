@@ -12,7 +12,11 @@
 """
 
 from .app import EdgeMCP
-from .content import (
+from .observe.telemetry import Telemetry
+from .protocol.context import Context, InputRequest, elicitation, roots, sampling
+from .protocol.errors import MCPError, ToolError
+from .protocol.principal import Principal
+from .registry.content import (
     audio,
     embedded_resource,
     image,
@@ -21,10 +25,7 @@ from .content import (
     resource_link,
     text,
 )
-from .context import Context, InputRequest, elicitation, roots, sampling
-from .errors import MCPError, ToolError
-from .principal import Principal
-from .tools import ToolResult
+from .registry.tools import ToolResult
 
 __version__ = "0.1.0"
 
@@ -34,6 +35,7 @@ __all__ = [
     "InputRequest",
     "MCPError",
     "Principal",
+    "Telemetry",
     "ToolError",
     "ToolResult",
     "__version__",

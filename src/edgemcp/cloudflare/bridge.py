@@ -18,7 +18,9 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from ..jsoncodec import dumps
-from ..transport import ASGIApp, Message, Scope
+from ..protocol.dispatch import error_response
+from ..protocol.errors import INTERNAL_ERROR, MCPError
+from ..types import ASGIApp, Message, Scope
 
 log = logging.getLogger("edgemcp")
 
@@ -160,4 +162,4 @@ class Exchange:
 
 
 def internal_error(message: str = "Internal error") -> bytes:
-    return dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32603, "message": message}})
+    return dumps(error_response(None, MCPError(INTERNAL_ERROR, message)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..app import ConfigurationError
+from ..runtime import ConfigurationError
 from ..store import MemoryStore, Store
 from ..store.durable import DurableObjectStore
 from ..store.kv import WorkersKVStore

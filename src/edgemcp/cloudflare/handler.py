@@ -5,13 +5,13 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..app import ConfigurationError
+from ..runtime import ConfigurationError
+from ..types import ASGIApp
 from .bridge import Exchange, Platform, internal_error, request_scope
 from .config import WorkerSettings
 
 if TYPE_CHECKING:
     from ..app import EdgeMCP
-    from ..transport import ASGIApp
 
 log = logging.getLogger("edgemcp")
 
@@ -32,12 +32,12 @@ class WorkerHandler:
         settings = WorkerSettings.from_env(env)
         if self.asgi is not None and settings == self.settings:
             return self.asgi
-        self.app.configure(store=settings.open_store(env), secret=settings.secret)
-        if settings.allowed_hosts is not None:
-            self.app.allowed_hosts = list(settings.allowed_hosts)
-        if settings.allowed_origins is not None:
-            self.app.allowed_origins = list(settings.allowed_origins)
-        self.app.runtime  # noqa: B018 - build now, so a store lacking a capability fails here
+        self.app.configure(
+            store=settings.open_store(env), secret=settings.secret,
+            allowed_hosts=list(settings.allowed_hosts) if settings.allowed_hosts is not None else None,
+            allowed_origins=list(settings.allowed_origins) if settings.allowed_origins is not None else None,
+        )
+        self.app.start()  # build now, so a store lacking a capability fails here
         self.asgi = self.app.asgi(self.path)
         self.settings = settings
         return self.asgi

@@ -14,12 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..errors import IDEMPOTENCY_CONFLICT, MCPError, invalid_params
-from ..principal import Principal
+from ..protocol.errors import IDEMPOTENCY_CONFLICT, ErrorKind, MCPError, invalid_params
+from ..protocol.meta import IDEMPOTENCY
+from ..protocol.principal import Principal
 from ..store import Keyspace
 
-META_KEY = "dev.edgemcp/idempotencyKey"
-REPLAY_META = "dev.edgemcp/idempotency"
 Result = dict[str, Any]
 
 
@@ -65,7 +64,7 @@ class Idempotency:
                 raise _conflict(tool, "this idempotency key was used with different arguments")
             if record.get("state") == "done":
                 replayed: Result = dict(record["result"])
-                replayed["_meta"] = {**replayed.get("_meta", {}), REPLAY_META: "replayed"}
+                replayed["_meta"] = {**replayed.get("_meta", {}), IDEMPOTENCY: "replayed"}
                 return replayed
             if time.monotonic() >= deadline:
                 raise _conflict(tool, "a call with this idempotency key is still running")
@@ -75,4 +74,4 @@ class Idempotency:
 
 def _conflict(tool: str, why: str) -> MCPError:
     return MCPError(IDEMPOTENCY_CONFLICT, f"Idempotency conflict on '{tool}': {why}",
-                    {"tool": tool}, status=409)
+                    {"tool": tool}, kind=ErrorKind.CONFLICT)

@@ -6,14 +6,32 @@ An authenticator returns a ``Principal`` when the request carries its kind of cr
 
 import hashlib
 import hmac
+import inspect
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from ..errors import UNAUTHENTICATED, MCPError
-from ..principal import HTTPRequest, Principal
+from ..protocol import errors
+from ..protocol.errors import MCPError
+from ..protocol.principal import ANONYMOUS, Principal
 from ..store import Keyspace
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRequest:
+    """What an authenticator may look at: headers (lower-case names), the TCP peer, and the
+    raw ASGI scope (for the TLS extension, or ``cf`` fields on Cloudflare)."""
+
+    headers: Mapping[str, str]
+    client: tuple[str, int] | None
+    scope: Mapping[str, Any]
+
+
+# Given the request, return the caller, or None when it presented no credentials.
+# Raise MCPError (unauthenticated, forbidden) to refuse the request. Sync or async.
+Identify = Callable[[HTTPRequest], "Principal | Awaitable[Principal | None] | None"]
 
 
 class Authenticator(Protocol):
@@ -21,8 +39,54 @@ class Authenticator(Protocol):
 
 
 def unauthenticated(description: str, challenge: str = 'Bearer error="invalid_token"') -> MCPError:
-    return MCPError(UNAUTHENTICATED, f"Unauthorized: {description}", status=401,
-                    headers={"www-authenticate": f'{challenge}, error_description="{description}"'})
+    return errors.unauthenticated(description, f'{challenge}, error_description="{description}"')
+
+
+class FunctionAuthenticator:
+    """A plain function (``Identify``) used as an authenticator."""
+
+    def __init__(self, fn: Identify) -> None:
+        self.fn = fn
+
+    async def authenticate(self, request: HTTPRequest) -> Principal | None:
+        found = self.fn(request)
+        if inspect.isawaitable(found):
+            found = await found
+        return found if isinstance(found, Principal) else None
+
+
+class Identity:
+    """How an app tells who is calling: its authenticators, in order, and whether a caller
+    must be identified. With none configured, everyone is anonymous."""
+
+    def __init__(self, given: "Sequence[Authenticator | Identify]", required: bool | None = None) -> None:
+        self.authenticators: list[Any] = [
+            a if hasattr(a, "authenticate") else FunctionAuthenticator(a) for a in given]
+        self.required = bool(given) if required is None else required
+        # The OAuth resource, if any: it serves metadata and words the challenges.
+        self.oauth: Any = next((a for a in self.authenticators if hasattr(a, "metadata")), None)
+        self.challenge = self.oauth.challenge() if self.oauth is not None else 'Bearer realm="mcp"'
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.authenticators)
+
+    def bind(self, keyspace: Keyspace) -> None:
+        """Give the authenticators that keep state (tokens, JWKS) the app's store."""
+        for authenticator in self.authenticators:
+            if hasattr(authenticator, "bind"):
+                authenticator.bind(keyspace)
+
+    async def principal(self, request: HTTPRequest) -> Principal:
+        """The first principal an authenticator recognises; unauthenticated if none does
+        and one is required."""
+        for authenticator in self.authenticators:
+            found = await authenticator.authenticate(request)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+        if self.required:
+            raise errors.unauthenticated("credentials required", self.challenge)
+        return ANONYMOUS
 
 
 def bearer_token(request: HTTPRequest) -> str | None:

@@ -9,7 +9,7 @@ memory, and within KV's propagation delay (up to 60 s) on Workers KV.
 import time
 from typing import Any
 
-from ..errors import TOOL_DISABLED, MCPError
+from ..protocol.errors import TOOL_DISABLED, ErrorKind, MCPError
 from ..store import Keyspace, StoreError
 
 RECORD = "killswitches"
@@ -47,7 +47,7 @@ class KillSwitches:
         reason = await self.reason(tool, placement)
         if reason is not None:
             raise MCPError(TOOL_DISABLED, f"Tool '{tool}' is disabled: {reason}",
-                           {"tool": tool, "reason": reason}, status=403)
+                           {"tool": tool, "reason": reason}, kind=ErrorKind.FORBIDDEN)
 
     async def set(self, name: str, reason: str | None) -> None:
         """Turn switch ``name`` on (with a reason) or off (``None``), atomically."""

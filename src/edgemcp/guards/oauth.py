@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import FORBIDDEN, MCPError
-from ..principal import HTTPRequest, Principal
+from ..protocol.errors import INTERNAL_ERROR, ErrorKind, MCPError, forbidden
+from ..protocol.principal import Principal
 from ..store import Keyspace, StoreError
-from .identity import bearer_token, unauthenticated
+from .identity import HTTPRequest, bearer_token, unauthenticated
 
 
 @contextlib.asynccontextmanager
@@ -32,7 +32,7 @@ async def _authorization_server(
     try:
         yield client
     except (httpx.HTTPError, ValueError):
-        raise MCPError(-32603, unavailable, status=503, headers={"retry-after": "5"}) from None
+        raise MCPError(INTERNAL_ERROR, unavailable, kind=ErrorKind.UNAVAILABLE) from None
     finally:
         if shared is None:
             await client.aclose()
@@ -233,16 +233,12 @@ class OAuthResource:
         try:
             return await self.verifier.verify(token, self.keyspace)
         except MCPError as exc:
-            if exc.status == 401:
+            if exc.kind is ErrorKind.UNAUTHENTICATED:
                 description = exc.message.removeprefix("Unauthorized: ")
-                exc.headers["www-authenticate"] = self.challenge(
-                    error="invalid_token", error_description=description)
+                exc.challenge = self.challenge(error="invalid_token", error_description=description)
             raise
 
     def insufficient_scope(self, needed: Sequence[str], tool: str) -> MCPError:
         scope = " ".join(needed)
-        return MCPError(
-            FORBIDDEN, f"Forbidden: tool '{tool}' needs scope {scope}",
-            {"requiredScopes": list(needed)}, status=403,
-            headers={"www-authenticate": self.challenge(error="insufficient_scope", scope=scope)},
-        )
+        return forbidden(f"Forbidden: tool '{tool}' needs scope {scope}", {"requiredScopes": list(needed)},
+                         self.challenge(error="insufficient_scope", scope=scope))

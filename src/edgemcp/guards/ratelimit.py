@@ -3,44 +3,11 @@ tools). A call passes only when both layers have budget. Buckets live in the sto
 change atomically (a Redis script; the memory store for development)."""
 
 import hashlib
-import re
-from dataclasses import dataclass
-from typing import Literal
 
-from ..errors import RATE_LIMITED, MCPError
-from ..principal import Principal
+from ..protocol.errors import RATE_LIMITED, ErrorKind, MCPError
+from ..protocol.principal import Principal
+from ..registry.policy import Rate
 from ..store import Keyspace
-
-_UNITS = {"second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60, "hour": 3600, "h": 3600,
-          "day": 86400, "d": 86400}
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(\d*)\s*([a-z]+)\s*$")
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """``limit`` calls per ``period`` seconds, with bursts up to ``limit``."""
-
-    limit: float
-    period: float
-    per: Literal["agent", "tool"] = "agent"
-
-    @classmethod
-    def parse(cls, text: "str | Rate", per: Literal["agent", "tool"] = "agent") -> "Rate":
-        """``"5/minute"``, ``"100/hour"``, ``"10/30s"``."""
-        if isinstance(text, Rate):
-            return text
-        found = _RATE.match(text.lower())
-        if not found or found.group(3) not in _UNITS:
-            raise ValueError(f"rate {text!r}: expected like '5/minute', '100/hour' or '10/30s'")
-        count = float(found.group(2) or 1)
-        return cls(float(found.group(1)), count * _UNITS[found.group(3)], per)
-
-    @property
-    def per_second(self) -> float:
-        return self.limit / self.period
-
-    def describe(self) -> str:
-        return f"{self.limit:g} per {self.period:g}s"
 
 
 def _who(principal: Principal, client: str | None) -> str:
@@ -80,6 +47,5 @@ def rate_limited(layer: str, tool: str, rate: Rate, wait: float) -> MCPError:
         f"Rate limited: the {layer} budget for '{tool}' ({rate.describe()}) is spent; "
         f"retry in {retry_ms} ms",
         {"layer": layer, "limit": rate.limit, "periodSeconds": rate.period, "retryAfterMs": retry_ms},
-        status=429,
-        headers={"retry-after": str(max(1, int(wait + 0.999)))},
+        kind=ErrorKind.RATE_LIMITED,
     )

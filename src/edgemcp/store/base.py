@@ -9,6 +9,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from ..protocol.errors import ServiceUnavailable
+
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
@@ -32,8 +34,9 @@ def refill(tokens: float, stamp: float, now: float, capacity: float, per_second:
     return min(capacity, tokens - cost), 0.0
 
 
-class StoreError(Exception):
-    """The store cannot be reached or refused an operation. Callers map it to 503."""
+class StoreError(ServiceUnavailable):
+    """The store cannot be reached or refused an operation: the request is answered with
+    ``protocol.errors.unavailable()`` (503, retry later)."""
 
 
 class Subscription:

@@ -8,8 +8,8 @@ so a waiting call costs a SUBSCRIBE, not a connection.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from .base import Capabilities, StoreError, Subscription
 
@@ -67,6 +67,9 @@ return tostring(wait)
 """
 
 
+T = TypeVar("T")
+
+
 def _ms(ttl: float | None) -> int:
     return 0 if ttl is None else max(1, int(ttl * 1000))
 
@@ -99,66 +102,41 @@ class RedisStore:
                     raise StoreError(f"redis cluster unreachable: {type(exc).__name__}") from exc
                 self._uninitialized = False
 
-    async def get(self, key: str) -> bytes | None:
+    async def _run(self, operation: str, command: Callable[[], Awaitable[T]]) -> T:
+        """Run one command: the cluster discovered first, any Redis failure a StoreError."""
         if self._uninitialized:
             await self._initialize()
         try:
-            value: bytes | None = await self.client.get(key)
+            return await command()
         except RedisError as exc:
-            raise StoreError(f"redis get failed: {type(exc).__name__}") from exc
+            raise StoreError(f"redis {operation} failed: {type(exc).__name__}") from exc
+
+    async def get(self, key: str) -> bytes | None:
+        value: bytes | None = await self._run("get", lambda: self.client.get(key))
         return value
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        if self._uninitialized:
-            await self._initialize()
-        try:
-            await self.client.set(key, value, px=_ms(ttl) or None)
-        except RedisError as exc:
-            raise StoreError(f"redis set failed: {type(exc).__name__}") from exc
+        await self._run("set", lambda: self.client.set(key, value, px=_ms(ttl) or None))
 
     async def delete(self, key: str) -> None:
-        if self._uninitialized:
-            await self._initialize()
-        try:
-            await self.client.delete(key)
-        except RedisError as exc:
-            raise StoreError(f"redis delete failed: {type(exc).__name__}") from exc
+        await self._run("delete", lambda: self.client.delete(key))
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
-        if self._uninitialized:
-            await self._initialize()
-        try:
-            return int(await self._incr(keys=[key], args=[amount, _ms(ttl)]))
-        except RedisError as exc:
-            raise StoreError(f"redis incr failed: {type(exc).__name__}") from exc
+        return int(await self._run("incr", lambda: self._incr(keys=[key], args=[amount, _ms(ttl)])))
 
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes, ttl: float | None = None
     ) -> bool:
-        if self._uninitialized:
-            await self._initialize()
         absent = "1" if expected is None else "0"
-        try:
-            done = await self._cas(keys=[key], args=[expected or b"", value, absent, _ms(ttl)])
-        except RedisError as exc:
-            raise StoreError(f"redis compare_and_set failed: {type(exc).__name__}") from exc
+        done = await self._run(
+            "compare_and_set", lambda: self._cas(keys=[key], args=[expected or b"", value, absent, _ms(ttl)]))
         return bool(done)
 
     async def take(self, key: str, capacity: float, per_second: float, cost: float = 1) -> float:
-        if self._uninitialized:
-            await self._initialize()
-        try:
-            return float(await self._take(keys=[key], args=[capacity, per_second, cost]))
-        except RedisError as exc:
-            raise StoreError(f"redis take failed: {type(exc).__name__}") from exc
+        return float(await self._run("take", lambda: self._take(keys=[key], args=[capacity, per_second, cost])))
 
     async def publish(self, channel: str, message: bytes) -> None:
-        if self._uninitialized:
-            await self._initialize()
-        try:
-            await self.client.publish(channel, message)
-        except RedisError as exc:
-            raise StoreError(f"redis publish failed: {type(exc).__name__}") from exc
+        await self._run("publish", lambda: self.client.publish(channel, message))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:

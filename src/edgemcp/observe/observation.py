@@ -1,28 +1,33 @@
 """One MCP request as the operator sees it: its span, its duration, its correlation id and,
 for tool calls and refused attempts, its audit record.
 
-The transport starts an ``Observation`` once it knows the method, stamps the correlation
-id on the response (``X-Correlation-Id``, and ``_meta`` of a tool result), and ends it
-after the response went out, so neither the audit sink nor the exporter adds latency.
+The HTTP edge starts an ``Observation`` once it knows the method, stamps the correlation
+id on the response (``X-Correlation-Id``, and ``_meta`` of a tool result), and ends it with
+the request's ``Outcome`` after the response went out, so neither the audit sink nor the
+exporter adds latency. Nothing else changes an observation.
 """
 
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .audit import iso_time
-from .cache import CACHE_META
-from .errors import FORBIDDEN, INTERNAL_ERROR, RATE_LIMITED, TOOL_DISABLED, UNAUTHENTICATED
-from .tools import META_PREFIX
-
-if TYPE_CHECKING:
-    from .app import EdgeMCP
-    from .audit import AuditLog
-    from .context import RequestInfo
+from ..protocol.errors import (
+    FORBIDDEN,
+    INTERNAL_ERROR,
+    RATE_LIMITED,
+    TOOL_DISABLED,
+    UNAUTHENTICATED,
+)
+from ..protocol.meta import CACHE, CORRELATION_ID
+from ..protocol.request import RequestInfo
+from ..registry.policy import Summary
+from .audit import AuditLog, iso_time
+from .telemetry import Telemetry
 
 CORRELATION_HEADER = b"x-correlation-id"
-CORRELATION_META = f"{META_PREFIX}correlationId"
 DENIED_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, TOOL_DISABLED})
 CACHED = frozenset({"hit", "collapsed"})
 NAMED = {"tools/call": "gen_ai.tool.name", "prompts/get": "gen_ai.prompt.name"}
@@ -39,29 +44,51 @@ def _new_id() -> str:
     return format(_ids.getrandbits(64), "016x")
 
 
-class Observation:
-    __slots__ = ("app", "arguments", "cancelled", "correlation_id", "header", "info", "method",
-                 "request_id", "response", "span", "started", "status", "target", "token", "trace_id")
+@dataclass(slots=True)
+class Outcome:
+    """How a request ended: what the edge knew of it (``info``, None if it was refused
+    before), the JSON-RPC response that went out (None for 202 and bare streams), its HTTP
+    status, whether the client cancelled it, and a tool's failure its result hides."""
 
-    def __init__(self, app: "EdgeMCP", method: str, params: dict[str, Any], request_id: Any,
+    info: RequestInfo | None = None
+    response: dict[str, Any] | None = None
+    status: int = 500
+    cancelled: bool = False
+    failure: str | None = None
+
+
+class Observer:
+    """What an app observes with: its telemetry, its audit log (None when off) and the
+    audit summaries each tool declares."""
+
+    def __init__(self, telemetry: Telemetry, audit: AuditLog | None,
+                 summaries: Callable[[str], dict[str, Summary] | None]) -> None:
+        self.telemetry = telemetry
+        self.audit = audit
+        self.summaries = summaries
+
+    def start(self, method: str, params: dict[str, Any], request_id: Any,
+              headers: dict[str, str]) -> "Observation":
+        return Observation(self, method, params, request_id, headers)
+
+
+class Observation:
+    __slots__ = ("arguments", "correlation_id", "header", "method", "observer", "request_id", "span",
+                 "started", "target", "token", "trace_id")
+
+    def __init__(self, observer: Observer, method: str, params: dict[str, Any], request_id: Any,
                  headers: dict[str, str]) -> None:
-        self.app = app
+        self.observer = observer
         self.started = time.perf_counter()
         self.method = method
         self.request_id = request_id
-        self.info: RequestInfo | None = None
-        # What went out, set by the transport: the JSON-RPC response (None for 202 and
-        # streams without one), its HTTP status, and whether the client cancelled.
-        self.response: dict[str, Any] | None = None
-        self.status = 500
-        self.cancelled = False
         target = params.get("name") if method in NAMED else None
         self.target = target if isinstance(target, str) else None
         arguments = params.get("arguments") if method == "tools/call" else None
         self.arguments = arguments if isinstance(arguments, dict) else {}
         self.span: Any = None
         self.token: Any = None
-        telemetry = app.telemetry
+        telemetry = observer.telemetry
         if telemetry.tracer() is not None:
             attributes: dict[str, Any] = {"mcp.method.name": method, "network.transport": "tcp"}
             if request_id is not None:
@@ -84,15 +111,14 @@ class Observation:
         if self.method == "tools/call":
             result = response.get("result")
             if isinstance(result, dict):
-                result.setdefault("_meta", {})[CORRELATION_META] = self.correlation_id
+                result.setdefault("_meta", {})[CORRELATION_ID] = self.correlation_id
 
-    async def end(self) -> None:
+    async def end(self, outcome: Outcome) -> None:
         elapsed = time.perf_counter() - self.started
-        response = self.response
-        outcome, error_type, message = self._outcome()
-        info = self.info
+        kind, error_type, message = self._classify(outcome)
+        info = outcome.info
         version = info.protocol_version if info is not None else None
-        telemetry = self.app.telemetry
+        telemetry = self.observer.telemetry
         histogram = telemetry.duration()
         if histogram is not None:
             measured: dict[str, Any] = {"mcp.method.name": self.method, "network.transport": "tcp"}
@@ -105,29 +131,31 @@ class Observation:
             histogram.record(elapsed, measured)
         if self.span is not None:
             # Only what the start did not know: each attribute costs the SDK a validation.
-            learned: dict[str, Any] = {"edgemcp.outcome": outcome}
+            learned: dict[str, Any] = {"edgemcp.outcome": kind}
             if version:
                 learned["mcp.protocol.version"] = version
             if info is not None and info.session_id:
                 learned["mcp.session.id"] = info.session_id
             if error_type is not None:
                 learned["error.type"] = error_type
+                response = outcome.response
                 if response is not None and isinstance(response.get("error"), dict):
                     learned["rpc.response.status_code"] = str(response["error"].get("code"))
             telemetry.end_server_span(self.span, self.token, learned,
                                       message if error_type is not None else None)
-        audit = self.app.runtime.audit
-        if audit is not None and (self.method == "tools/call" or outcome in ("denied", "rate-limited")):
-            pending = audit.submit(partial(self._record, audit, outcome, error_type, elapsed, version,
+        audit = self.observer.audit
+        if audit is not None and (self.method == "tools/call" or kind in ("denied", "rate-limited")):
+            pending = audit.submit(partial(self._record, audit, info, kind, error_type, elapsed,
                                            time.time()))
             if pending is not None:
                 await pending
 
-    def _outcome(self) -> tuple[str, str | None, str]:
+    @staticmethod
+    def _classify(outcome: Outcome) -> tuple[str, str | None, str]:
         """(outcome, error.type, message) of the request."""
-        if self.cancelled:
+        if outcome.cancelled:
             return "cancelled", "cancelled", "cancelled by the client"
-        response, status = self.response or {}, self.status
+        response, status = outcome.response or {}, outcome.status
         error = response.get("error")
         if isinstance(error, dict):
             code, message = error.get("code"), str(error.get("message", ""))
@@ -141,7 +169,7 @@ class Observation:
         result = response.get("result")
         if not isinstance(result, dict):
             return "success", None, ""
-        failure = self.info.failure if self.info is not None else None
+        failure = outcome.failure
         if failure is not None:
             kind = "invalid" if failure == "invalid-arguments" else "system-error"
             return kind, failure, "tool failed" if kind == "system-error" else "invalid arguments"
@@ -150,13 +178,12 @@ class Observation:
         if result.get("resultType") == "input_required":
             return "input-required", None, ""
         meta = result.get("_meta")
-        if isinstance(meta, dict) and meta.get(CACHE_META) in CACHED:
+        if isinstance(meta, dict) and meta.get(CACHE) in CACHED:
             return "cache-hit", None, ""
         return "success", None, ""
 
-    def _record(self, audit: "AuditLog", outcome: str, error_type: str | None, elapsed: float,
-                version: str | None, at: float) -> dict[str, Any]:
-        info = self.info
+    def _record(self, audit: AuditLog, info: RequestInfo | None, outcome: str, error_type: str | None,
+                elapsed: float, at: float) -> dict[str, Any]:
         principal = info.principal if info is not None else None
         client = info.client_info if info is not None and isinstance(info.client_info, dict) else {}
         record: dict[str, Any] = {
@@ -173,12 +200,12 @@ class Observation:
             "latency_ms": round(elapsed * 1000, 3),
             "outcome": outcome,
             "error": error_type,
-            "protocol_version": version,
+            "protocol_version": info.protocol_version if info is not None else None,
             "era": info.era if info is not None else None,
             "session_id": info.session_id if info is not None else None,
             "client": {"name": client.get("name"), "version": client.get("version")},
         }
-        tool = self.app.tools.get(self.target) if self.target else None
-        if tool is not None and tool.audit:
-            record["arguments"]["fields"] = audit.summarize(self.arguments, tool.audit)
+        summaries = self.observer.summaries(self.target) if self.target else None
+        if summaries:
+            record["arguments"]["fields"] = audit.summarize(self.arguments, summaries)
         return record

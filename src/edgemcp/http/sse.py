@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .jsoncodec import dumps
+from ..jsoncodec import dumps
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),

@@ -20,10 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from .jsoncodec import canonical, dumps_lenient
-
-Summary = str | Callable[[Any], Any]
-SUMMARIES = ("keep", "length", "last4", "type", "fingerprint")
+from ..jsoncodec import canonical, dumps_lenient
+from ..registry.policy import Summary
 
 audit_log = logging.getLogger("edgemcp.audit")
 
@@ -167,13 +165,6 @@ class AuditLog:
 
 def _sink_failed(exc: Exception) -> None:
     logging.getLogger("edgemcp").error("audit sink failed: %s", type(exc).__name__)
-
-
-def check_summaries(summaries: dict[str, Summary] | None) -> dict[str, Summary]:
-    for name, how in (summaries or {}).items():
-        if not callable(how) and how not in SUMMARIES:
-            raise ValueError(f"audit summary for {name!r} must be a callable or one of {', '.join(SUMMARIES)}")
-    return dict(summaries or {})
 
 
 def derive_key(secret: str | bytes) -> bytes:

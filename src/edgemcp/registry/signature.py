@@ -14,7 +14,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from .context import Context
+from ..protocol.context import Context
+from ..protocol.errors import ArgumentsError
 
 _ARGUMENTS_CONFIG = ConfigDict(arbitrary_types_allowed=True, extra="ignore")
 # Returns that are already MCP content, or carry no structure worth a schema.
@@ -27,11 +28,6 @@ class _Schema(GenerateJsonSchema):
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         return False
-
-
-class ArgumentsError(ValueError):
-    """The client's arguments do not fit the schema. The message is safe to show the model:
-    it names fields and rules, never the values that were sent."""
 
 
 def _clean(schema: dict[str, Any]) -> dict[str, Any]:

@@ -12,11 +12,12 @@
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from .errors import missing_capability
-from .principal import ANONYMOUS, Principal
+from .principal import Principal
+from .request import RequestInfo
 from .versions import Era
 
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
@@ -26,31 +27,12 @@ LOG_LEVELS: tuple[str, ...] = (
 
 
 class Channel(Protocol):
-    """The transport's side of a running request: where notifications and
-    server-to-client requests go. The protocol core never touches HTTP itself."""
+    """Where a running request's notifications and handshake-era server-to-client requests
+    go: the HTTP edge's response stream. The protocol core never touches HTTP itself."""
 
     async def notify(self, method: str, params: dict[str, Any]) -> None: ...
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]: ...
-
-
-@dataclass(slots=True)
-class RequestInfo:
-    """Everything the core knows about one request, gathered by the transport."""
-
-    era: Era
-    protocol_version: str
-    client_capabilities: dict[str, Any] = field(default_factory=dict)
-    client_info: dict[str, Any] | None = None
-    log_level: str | None = None
-    principal: Principal = ANONYMOUS
-    session_id: str | None = None
-    cache_bypass: bool = False  # the client asked for a fresh result (Cache-Control: no-cache)
-    client: str | None = None  # the peer address, for per-IP limits of anonymous callers
-    idempotency_key: str | None = None  # from the Idempotency-Key header
-    # Set by the core when a tool failed in a way its isError result does not tell apart
-    # ("invalid-arguments", or the exception's type): for the audit log and the span.
-    failure: str | None = None
 
 
 # ----- input requests (elicitation, sampling, roots) --------------------------------------
@@ -143,6 +125,9 @@ class Context:
         self._channel = channel
         self._progress_token = progress_token
         self._asked = 0
+        # How the call failed when its isError result does not tell (for the operator's
+        # audit record and span): "invalid-arguments", or the exception's type.
+        self.failure: str | None = None
 
     # -- identity and client -----------------------------------------------------------
     @property

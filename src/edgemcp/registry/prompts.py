@@ -3,8 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+from ..protocol.context import Context
 from .content import is_content, message, text
-from .context import Context
 from .signature import FunctionSignature
 from .tools import check_name
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer
 
-from .store import Keyspace
+from ..store import Keyspace
 
 
 @dataclass(slots=True)

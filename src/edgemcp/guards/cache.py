@@ -17,13 +17,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from .principal import Principal
-from .store import Keyspace, StoreError
-from .tools import META_PREFIX, Tool
+from ..protocol.meta import CACHE
+from ..protocol.principal import ANONYMOUS, Principal
+from ..registry.tools import Tool
+from ..store import Keyspace, StoreError
 
 log = logging.getLogger("edgemcp")
 
-CACHE_META = f"{META_PREFIX}cache"
 Status = Literal["hit", "miss", "bypass", "collapsed", "uncacheable", "unavailable"]
 Result = dict[str, Any]
 
@@ -41,7 +41,7 @@ class ResultCache:
         assert tool.cache is not None
         if tool.cache.scope == "public":
             scope = "public"
-        elif principal.key != Principal().key:
+        elif principal.key != ANONYMOUS.key:
             scope = "p:" + hashlib.sha256(principal.key.encode()).hexdigest()[:32]
         else:
             return None
@@ -106,5 +106,5 @@ class ResultCache:
 
 def _mark(result: Result, status: Status) -> Result:
     marked = dict(result)
-    marked["_meta"] = {**result.get("_meta", {}), CACHE_META: status}
+    marked["_meta"] = {**result.get("_meta", {}), CACHE: status}
     return marked

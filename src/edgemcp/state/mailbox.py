@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from .store import Keyspace
+from ..store import Keyspace
 
 
 class Mailbox:

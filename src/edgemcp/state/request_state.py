@@ -2,21 +2,15 @@
 
 The state travels through the client, so it is attacker-controlled input. itsdangerous
 signs it (HMAC) with a timestamp; the payload binds the principal and a digest of the
-original request. A tampered, expired or replayed-elsewhere state is refused.
+original request (``protocol.mrtr.request_digest``). A tampered, expired or
+replayed-elsewhere state is refused.
 """
 
-import hashlib
-import json
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from .errors import MCPError, invalid_params
-
-
-def request_digest(method: str, target: str, arguments: dict[str, Any]) -> str:
-    canonical = json.dumps([method, target, arguments], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+from ..protocol.errors import ErrorKind, MCPError, invalid_params
 
 
 class RequestStateSealer:
@@ -29,7 +23,7 @@ class RequestStateSealer:
     ) -> str:
         return self._serializer.dumps({"p": principal, "d": digest, "a": answers, "s": state})
 
-    def open(self, token: object, principal: str, digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def unseal(self, token: object, principal: str, digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """Answers and tool state from a sealed token, or an ``MCPError`` saying why not."""
         if not isinstance(token, str):
             raise invalid_params("requestState must be a string")
@@ -47,4 +41,4 @@ class RequestStateSealer:
 
 
 def _rejected(message: str) -> MCPError:
-    return invalid_params(message, status=400)
+    return invalid_params(message, kind=ErrorKind.BAD_REQUEST)

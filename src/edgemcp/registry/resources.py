@@ -5,10 +5,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ..protocol.caching import CachePolicy, CacheScope
+from ..protocol.context import Context
 from .content import resource_contents
-from .context import Context
 from .signature import FunctionSignature
-from .tools import CachePolicy, CacheScope
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -9,11 +9,11 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .base import Store, Subscription
-from .keyspace import key_kind
+from ..store.base import Store, Subscription
+from ..store.keyspace import key_kind
 
 if TYPE_CHECKING:
-    from ..telemetry import Telemetry
+    from .telemetry import Telemetry
 
 
 class _Span:

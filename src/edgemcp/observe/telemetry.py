@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..protocol.meta import TRACE_CONTEXT
+
 log = logging.getLogger("edgemcp")
 
 try:
@@ -32,8 +34,6 @@ try:
 except ImportError:  # the otel extra is not installed
     trace = None  # type: ignore[assignment]
 
-# Where the MCP spec carries W3C trace context inside a request.
-TRACE_META_KEYS = ("traceparent", "tracestate", "baggage")
 
 
 class Telemetry:
@@ -73,7 +73,7 @@ class Telemetry:
         provider = self._tracer_provider or trace.get_tracer_provider()
         if isinstance(provider, ProxyTracerProvider | NoOpTracerProvider):
             return None  # checked again next time: a provider may be set later
-        from . import __version__
+        from .. import __version__
 
         self._tracer = provider.get_tracer("edgemcp", __version__)
         if self._instrument_httpx:
@@ -116,7 +116,7 @@ class Telemetry:
         parent = http_ctx
         links = []
         if isinstance(meta, dict) and isinstance(meta.get("traceparent"), str):
-            parent = propagate.extract({k: meta[k] for k in TRACE_META_KEYS if isinstance(meta.get(k), str)})
+            parent = propagate.extract({k: meta[k] for k in TRACE_CONTEXT if isinstance(meta.get(k), str)})
             if http_ctx is not None:
                 http_span = trace.get_current_span(http_ctx).get_span_context()
                 if http_span.is_valid:

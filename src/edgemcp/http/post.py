@@ -1,0 +1,82 @@
+"""A POST to the MCP endpoint: one JSON-RPC message. Parse and check it, tell its era,
+observe it, and hand it to the era's handler; any refusal is answered here."""
+
+import asyncio
+from typing import Any
+
+from ..observe.observation import Outcome
+from ..protocol.errors import (
+    ErrorKind,
+    MCPError,
+    invalid_params,
+    invalid_request,
+    unsupported_version,
+)
+from ..protocol.meta import PROTOCOL_VERSION
+from ..protocol.versions import MODERN_VERSIONS, SUPPORTED_VERSIONS
+from ..runtime import Runtime
+from ..types import Receive, Send
+from . import handshake, modern
+from .wire import Headers, Refusal, read_json, send_refusal
+
+
+async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send) -> None:
+    settings = runtime.settings
+    message = await read_json(headers, receive, settings.max_body_size, settings.max_depth)
+    if isinstance(message, list):
+        raise Refusal(invalid_request("Invalid Request: batches are not supported; send one message per POST"))
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+        raise Refusal(invalid_request("Invalid Request: expected one JSON-RPC 2.0 object"))
+    request_id = message.get("id")
+    if "method" not in message:
+        if "id" in message and ("result" in message or "error" in message):
+            await _reply(runtime, headers, message, send)
+            return
+        raise Refusal(invalid_request("Invalid Request: no method"))
+    method = message["method"]
+    if not isinstance(method, str):
+        raise Refusal(invalid_request("Invalid Request: method must be a string"), request_id)
+    if "id" in message and (not isinstance(request_id, str | int) or isinstance(request_id, bool)):
+        raise Refusal(invalid_request("Invalid Request: id must be a string or an integer"))
+    params = message.get("params")
+    if params is None:
+        params = message["params"] = {}
+    if not isinstance(params, dict):
+        raise Refusal(invalid_params("Invalid params: params must be an object", kind=ErrorKind.BAD_REQUEST),
+                      request_id)
+    try:
+        header_version = headers.protocol("mcp-protocol-version")
+    except MCPError as exc:
+        raise Refusal(exc, request_id) from None
+    meta = params.get("_meta")
+    meta_version = meta.get(PROTOCOL_VERSION) if isinstance(meta, dict) else None
+    if header_version is not None and header_version not in SUPPORTED_VERSIONS:
+        raise Refusal(unsupported_version(header_version, SUPPORTED_VERSIONS), request_id)
+
+    observation = runtime.observer.start(method, params, request_id, headers.values)
+    outcome = Outcome()
+    try:
+        try:
+            if header_version in MODERN_VERSIONS or meta_version is not None:
+                outcome = await modern.serve(runtime, headers, message, params, header_version, meta_version,
+                                             receive, send, observation)
+            else:
+                outcome = await handshake.serve(runtime, headers, message, params, header_version, send,
+                                                observation)
+        except MCPError as exc:  # a protocol header the edge checked on the way
+            raise Refusal(exc, request_id) from None
+    except Refusal as refusal:
+        response = await send_refusal(send, refusal, [observation.header])
+        outcome = Outcome(refusal.info, response, refusal.status)
+    except asyncio.CancelledError:
+        outcome = Outcome(outcome.info, cancelled=True)
+        raise
+    finally:
+        await observation.end(outcome)
+
+
+async def _reply(runtime: Runtime, headers: Headers, message: dict[str, Any], send: Send) -> None:
+    try:
+        await handshake.client_reply(runtime, headers, message, send)
+    except MCPError as exc:
+        raise Refusal(exc) from None

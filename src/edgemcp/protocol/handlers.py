@@ -1,0 +1,154 @@
+"""The methods that do the work: list, call, read, get and complete."""
+
+from collections.abc import Awaitable
+from typing import Any
+
+from .caching import cacheable
+from .context import Context
+from .errors import RESOURCE_NOT_FOUND_LEGACY, MCPError, invalid_params
+from .exchange import Exchange
+from .meta import CACHE, DRY_RUN, IDEMPOTENCY_KEY
+from .mrtr import resumable, retried
+from .pagination import paginate
+from .ports import Catalog, ToolCall
+
+BYPASS = "bypass"  # _meta["dev.edgemcp/cache"] on a request: skip the result cache
+
+
+def _arguments(params: dict[str, Any]) -> dict[str, Any]:
+    arguments = params.get("arguments")
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, dict):
+        raise invalid_params("params.arguments must be an object")
+    return arguments
+
+
+def _name(params: dict[str, Any]) -> str:
+    name = params.get("name")
+    if not isinstance(name, str):
+        raise invalid_params("params.name must be a string")
+    return name
+
+
+class Handlers:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    # -- lists ---------------------------------------------------------------------------
+    def _page(self, key: str, items: list[dict[str, Any]], request: Exchange) -> dict[str, Any]:
+        page, following = paginate(items, request.params.get("cursor"), self.catalog.page_size)
+        result: dict[str, Any] = {key: list(page)}
+        if following is not None:
+            result["nextCursor"] = following
+        if request.info.modern:
+            scope = "private" if self.catalog.private_lists else "public"
+            cacheable(result, self.catalog.list_ttl_ms, scope)
+        return result
+
+    async def list_tools(self, request: Exchange) -> dict[str, Any]:
+        tools = await request.services.list_tools(request.info)
+        return self._page("tools", [t.definition for t in tools], request)
+
+    async def list_resources(self, request: Exchange) -> dict[str, Any]:
+        return self._page("resources", [r.definition for r in self.catalog.resources.values()], request)
+
+    async def list_templates(self, request: Exchange) -> dict[str, Any]:
+        return self._page("resourceTemplates", [t.definition for t in self.catalog.templates], request)
+
+    async def list_prompts(self, request: Exchange) -> dict[str, Any]:
+        return self._page("prompts", [p.definition for p in self.catalog.prompts.values()], request)
+
+    # -- work ----------------------------------------------------------------------------
+    async def call_tool(self, request: Exchange) -> dict[str, Any]:
+        params, info = request.params, request.info
+        name = _name(params)
+        tool = await request.services.get_tool(name)
+        if tool is None:
+            raise invalid_params(f"Unknown tool: {name}")
+        arguments = _arguments(params)
+        given_meta = params.get("_meta")
+        meta: dict[str, Any] = given_meta if isinstance(given_meta, dict) else {}
+        dry_run = meta.get(DRY_RUN) is True
+        again = retried(params)
+        call = ToolCall(tool, arguments, info, dry_run=dry_run, retried=again,
+                        idempotency_key=meta.get(IDEMPOTENCY_KEY, info.idempotency_key),
+                        cache_bypass=info.cache_bypass or meta.get(CACHE) == BYPASS)
+
+        async def run_tool(ctx: Context) -> dict[str, Any]:
+            try:
+                result: dict[str, Any] = await tool.run(arguments, ctx)
+                return result
+            finally:
+                request.failure = ctx.failure
+
+        def run() -> Awaitable[dict[str, Any]]:
+            return resumable("tools/call", name, arguments, params, info, request.services,
+                             request.channel, request.id, run_tool, dry_run=dry_run)
+
+        result = await request.services.call_tool(call, run)
+        if tool.cache is not None and info.modern and "resultType" not in result:
+            fresh = not again and not result.get("isError")
+            cacheable(result, tool.cache.ttl_ms if fresh else 0, tool.cache.scope)
+        return result
+
+    async def read_resource(self, request: Exchange) -> dict[str, Any]:
+        params, info = request.params, request.info
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            raise invalid_params("params.uri must be a string")
+        found = self.catalog.find_resource(uri)
+        if found is None:
+            if info.modern:
+                raise invalid_params(f"Resource not found: {uri}", {"uri": uri})
+            raise MCPError(RESOURCE_NOT_FOUND_LEGACY, f"Resource not found: {uri}", {"uri": uri})
+        resource, variables = found
+
+        async def read(ctx: Context) -> dict[str, Any]:
+            return {"contents": await resource.read(uri, variables, ctx)}
+
+        result = await resumable("resources/read", uri, {}, params, info, request.services,
+                                 request.channel, request.id, read)
+        if info.modern and "resultType" not in result:
+            policy = resource.cache
+            ttl = 0 if policy is None or retried(params) else policy.ttl_ms
+            cacheable(result, ttl, policy.scope if policy else "private")
+        return result
+
+    async def get_prompt(self, request: Exchange) -> dict[str, Any]:
+        params = request.params
+        name = _name(params)
+        prompt = self.catalog.prompts.get(name)
+        if prompt is None:
+            raise invalid_params(f"Unknown prompt: {name}")
+        arguments = params.get("arguments") or {}
+        if not isinstance(arguments, dict):
+            raise invalid_params("params.arguments must be an object")
+        return await resumable("prompts/get", name, arguments, params, request.info, request.services,
+                               request.channel, request.id, lambda ctx: prompt.render(arguments, ctx))
+
+    async def complete(self, request: Exchange) -> dict[str, Any]:
+        params = request.params
+        ref = params.get("ref")
+        argument = params.get("argument")
+        if not isinstance(ref, dict) or not isinstance(argument, dict):
+            raise invalid_params("params.ref and params.argument must be objects")
+        kind = ref.get("type")
+        target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
+        if kind not in ("ref/prompt", "ref/resource") or not isinstance(target, str):
+            raise invalid_params("params.ref must be a ref/prompt with a name or a ref/resource with a uri")
+        if kind == "ref/prompt" and target not in self.catalog.prompts:
+            raise invalid_params(f"Unknown prompt: {target}")
+        name, value = argument.get("name"), argument.get("value", "")
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise invalid_params("params.argument needs string name and value")
+        context = params.get("context") or {}
+        supplied = context.get("arguments") if isinstance(context, dict) else None
+        completer = self.catalog.completers.get((kind, target))
+        values: list[str] = []
+        if completer is not None:
+            produced = completer(name, value, supplied if isinstance(supplied, dict) else {})
+            if hasattr(produced, "__await__"):
+                produced = await produced
+            values = [str(v) for v in produced]
+        return {"completion": {"values": values[:100], "total": len(values), "hasMore": len(values) > 100}}

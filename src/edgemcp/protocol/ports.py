@@ -1,0 +1,120 @@
+"""The ports of the protocol core: what it reads (the ``Catalog``), what it runs (a
+``Tool``), and what it asks of the world for everything that does I/O (``Services``).
+
+The core is a pure function of (message, request info, services, channel): the HTTP edge
+hands it a ``Services`` (edgemcp's pipeline over the store) and a ``Channel`` (the
+response stream); a test may hand it in-memory ones.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from .caching import CachePolicy
+from .context import Context
+from .request import RequestInfo
+
+Result = dict[str, Any]
+Completer = Callable[[str, str, dict[str, Any]], Any]
+
+
+class Tool(Protocol):
+    """A tool as the core sees it: its wire definition and how to run it. Where it runs
+    (this process, another server, a background task) is the tool's own business."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def definition(self) -> dict[str, Any]: ...
+    @property
+    def cache(self) -> CachePolicy | None: ...
+    @property
+    def dry_run(self) -> bool: ...
+
+    async def run(self, arguments: dict[str, Any], ctx: Context) -> Result: ...
+
+
+class Resource(Protocol):
+    @property
+    def definition(self) -> dict[str, Any]: ...
+    @property
+    def cache(self) -> CachePolicy | None: ...
+
+    async def read(self, uri: str, variables: dict[str, str], ctx: Context) -> list[dict[str, Any]]: ...
+
+
+class Prompt(Protocol):
+    @property
+    def definition(self) -> dict[str, Any]: ...
+
+    async def render(self, arguments: dict[str, Any], ctx: Context) -> Result: ...
+
+
+class Catalog(Protocol):
+    """What a server offers besides its tools, and how it lists things."""
+
+    @property
+    def server_info(self) -> dict[str, Any]: ...
+    @property
+    def instructions(self) -> str | None: ...
+    @property
+    def list_ttl_ms(self) -> int: ...
+    @property
+    def page_size(self) -> int: ...
+    @property
+    def private_lists(self) -> bool:
+        """Lists may differ per caller (authentication is on): never share them."""
+        ...
+    @property
+    def has_tools(self) -> bool: ...
+    @property
+    def resources(self) -> Mapping[str, Resource]: ...
+    @property
+    def templates(self) -> Sequence[Resource]: ...
+    @property
+    def prompts(self) -> Mapping[str, Prompt]: ...
+    @property
+    def completers(self) -> Mapping[tuple[str, str], Completer]: ...
+
+    def find_resource(self, uri: str) -> tuple[Resource, dict[str, str]] | None: ...
+
+
+T = TypeVar("T", bound=Tool)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall(Generic[T]):
+    """One tools/call as the core hands it to the services that guard and run it."""
+
+    tool: T
+    arguments: dict[str, Any]
+    info: RequestInfo
+    dry_run: bool = False
+    retried: bool = False  # an MRTR retry, carrying answers: never cached, never claimed
+    idempotency_key: str | None = None
+    cache_bypass: bool = False
+
+
+class Services(Protocol[T]):
+    """Everything the core asks of the world that does I/O or keeps state."""
+
+    async def list_tools(self, info: RequestInfo) -> Sequence[T]:
+        """The tools this caller may see, in a stable order."""
+        ...
+
+    async def get_tool(self, name: str) -> T | None: ...
+
+    async def call_tool(self, call: ToolCall[T], run: Callable[[], Awaitable[Result]]) -> Result:
+        """Guard the call (kill switch, scopes, rate limits, dry-run support), then run it
+        (``run``), its result perhaps replayed (idempotency) or reused (cache)."""
+        ...
+
+    def seal_state(self, principal: str, digest: str, answers: dict[str, Any],
+                   state: dict[str, Any]) -> str:
+        """MRTR ``requestState``: sealed, bound to the principal and the request."""
+        ...
+
+    def open_state(self, token: object, principal: str,
+                   digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Answers and tool state from a ``requestState``, or an ``MCPError`` saying why not."""
+        ...

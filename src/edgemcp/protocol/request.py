@@ -1,0 +1,29 @@
+"""``RequestInfo``: everything the protocol core knows about one request.
+
+The HTTP edge builds it once, when it knows the era, the client's declarations (from the
+session or the request's ``_meta``) and the caller; nothing changes it afterwards.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .principal import ANONYMOUS, Principal
+from .versions import Era
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    era: Era
+    protocol_version: str
+    client_capabilities: dict[str, Any] = field(default_factory=dict)
+    client_info: dict[str, Any] | None = None
+    log_level: str | None = None
+    principal: Principal = ANONYMOUS
+    session_id: str | None = None
+    cache_bypass: bool = False  # the client asked for a fresh result (Cache-Control: no-cache)
+    client: str | None = None  # the peer address, for per-IP limits of anonymous callers
+    idempotency_key: str | None = None  # from the Idempotency-Key header
+
+    @property
+    def modern(self) -> bool:
+        return self.era == "modern"

@@ -1,0 +1,117 @@
+"""``Runtime``: what an app builds when it starts, not at import (a Worker's memory snapshot
+must hold no entropy, and its secret comes from the platform): the store and every
+service over it, handed to the HTTP edge, which hands the core what it needs."""
+
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .guards.cache import ResultCache
+from .guards.idempotency import Idempotency
+from .guards.identity import Identity
+from .guards.killswitch import KillSwitches
+from .guards.ratelimit import RateLimiter
+from .guards.security import OriginGuard
+from .observe.audit import AuditLog, AuditSink, derive_key
+from .observe.observation import Observer
+from .observe.telemetry import Telemetry
+from .pipeline import Pipeline
+from .protocol.dispatch import Dispatcher
+from .registry.policy import Summary
+from .registry.registry import Registry
+from .settings import Settings
+from .state.mailbox import Mailbox
+from .state.request_state import RequestStateSealer
+from .state.sessions import Sessions
+from .store import Capabilities, Keyspace, Store, open_store
+
+log = logging.getLogger("edgemcp")
+
+# A feature's need of the store: (feature, check, what it needs, in words).
+Requirement = tuple[str, Callable[[Capabilities], bool], str]
+RATE_LIMITS_NEED: Requirement = (
+    "rate limiting", lambda c: c.atomic and c.consistency == "strong",
+    "atomic operations on a strongly consistent store (Redis, or the Durable Object store)",
+)
+
+
+class ConfigurationError(Exception):
+    """The app's configuration cannot work (for example, a store lacking a capability)."""
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    registry: Registry
+    dispatcher: Dispatcher
+    pipeline: Pipeline
+    store: Store
+    keyspace: Keyspace
+    sessions: Sessions
+    mailbox: Mailbox
+    identity: Identity
+    origin_guard: OriginGuard
+    observer: Observer
+
+
+def start(name: str, settings: Settings, registry: Registry, identity: Identity, telemetry: Telemetry,
+          audit_sink: AuditSink | None, *, store: Store | str | None, secret: str | bytes | None,
+          requirements: list[Requirement]) -> Runtime:
+    """Open the store (``$EDGEMCP_STORE``, else memory) and build everything over it."""
+    store = store or os.environ.get("EDGEMCP_STORE") or "memory://"
+    if isinstance(store, str):
+        store = open_store(store)
+    secret = secret or os.environ.get("EDGEMCP_SECRET")
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        log.warning(
+            "edgemcp: no EDGEMCP_SECRET set; generated a random one. Sessions and "
+            "request state will not survive a restart or work across replicas."
+        )
+    if settings.rate_limit is not None or any(t.rate is not None for t in registry.local_tools):
+        requirements = [*requirements, RATE_LIMITS_NEED]
+    for feature, check, needs in requirements:
+        if not check(store.capabilities):
+            raise ConfigurationError(
+                f"{feature} needs {needs}, but the configured store "
+                f"({type(store).__name__}) offers {store.capabilities}"
+            )
+    keyspace = Keyspace(store, name)
+    if telemetry.available:
+        from .observe.traced_store import TracedStore
+
+        def trace_store() -> None:  # once an SDK is set: no cost per store call before
+            keyspace.store = TracedStore(keyspace.store, telemetry)
+
+        telemetry.when_active(trace_store)
+    identity.bind(keyspace)
+    pipeline = Pipeline(
+        registry.tool_source,
+        kill_switches=KillSwitches(keyspace, settings.kill_switch_refresh),
+        rate_limiter=RateLimiter(keyspace, settings.rate_limit),
+        idempotency=Idempotency(keyspace, settings.idempotency_ttl),
+        cache=ResultCache(keyspace),
+        sealer=RequestStateSealer(secret, settings.request_state_ttl),
+        oauth=identity.oauth,
+    )
+    audit = AuditLog(audit_sink, derive_key(secret)) if audit_sink is not None else None
+
+    def summaries(tool: str) -> dict[str, Summary] | None:
+        found = registry.local_tools.get(tool)
+        return found.audit if found is not None else None
+
+    return Runtime(
+        settings=settings,
+        registry=registry,
+        dispatcher=Dispatcher(registry),
+        pipeline=pipeline,
+        store=store,
+        keyspace=keyspace,
+        sessions=Sessions(keyspace, secret, settings.session_ttl),
+        mailbox=Mailbox(keyspace),
+        identity=identity,
+        origin_guard=OriginGuard(settings.allowed_hosts, settings.allowed_origins),
+        observer=Observer(telemetry, audit, summaries),
+    )

@@ -1,0 +1,22 @@
+"""An app's server-wide options: the keyword arguments of ``EdgeMCP(...)`` that are not
+about what it serves."""
+
+from dataclasses import dataclass
+
+from .registry.policy import Rate
+
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Settings:
+    allowed_hosts: list[str] | None = None  # None: $EDGEMCP_ALLOWED_HOSTS, else loopback only
+    allowed_origins: list[str] | None = None
+    max_body_size: int = DEFAULT_MAX_BODY
+    max_depth: int = 64
+    session_ttl: float = 3600.0
+    request_state_ttl: float = 900.0
+    reply_timeout: float = 300.0  # how long a call waits for the client's reply
+    rate_limit: Rate | None = None  # per agent, across tools
+    kill_switch_refresh: float = 1.0
+    idempotency_ttl: float = 86400.0
