@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 MIB = 1024
@@ -194,6 +195,22 @@ def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> s
                 _mib(_median(r.get("start", []))), _mib(_median(r.get("load", []))),
             ]) + " |")
 
+    baseline = raw["machine"].get("baseline")
+    if baseline:
+        out.append(f"\n## This checkout against the baseline ({baseline})\n")
+        out.append("Each edgemcp server ran twice in every repetition, this checkout and `@base` (the "
+                   "baseline revision), back to back; the ratio is the median over repetitions of "
+                   "this checkout ÷ baseline, at c=16. Around 1.00 means no change beyond noise.\n")
+        out.append("| workload | server | ×baseline |")
+        out.append("|---|---|---|")
+        for w in workloads:
+            if 16 not in res.concurrencies(w):
+                continue
+            for key in w.servers:
+                if f"{key}@base" in w.servers:
+                    out.append(f"| {w.title} | {res.servers[key].label} | "
+                               f"{_fmt_ratio(res.ratio(w, 16, key, f'{key}@base'))} |")
+
     out.append("\n## Targets (issue 7)\n")
     out.append(TARGETS_NOTE + "\n")
     out.append("| target | measured | met? |")
@@ -275,11 +292,23 @@ def chart(raw: dict[str, Any], workloads: list[Any], servers: list[Any], path: P
     plt.close(fig)
 
 
+def definitions(raw: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The workloads and servers of a run, as results.json records them."""
+    if "workloads" not in raw or "servers" not in raw:
+        raise SystemExit("results.json predates recorded workload and server definitions: run bench/run.py again")
+    workloads = [SimpleNamespace(**{**w, "servers": tuple(w["servers"])}) for w in raw["workloads"]]
+    return workloads, [SimpleNamespace(**s) for s in raw["servers"]]
+
+
+def render(raw: dict[str, Any], out: Path) -> str:
+    """results.md and throughput.png in ``out``; returns the Markdown."""
+    workloads, servers = definitions(raw)
+    md = markdown(raw, workloads, servers)
+    (out / "results.md").write_text(md)
+    chart(raw, workloads, servers, out / "throughput.png")
+    return md
+
+
 if __name__ == "__main__":
-    from run import SERVERS, WORKLOADS
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results" / "results.json"
-    data = json.loads(src.read_text())
-    md = markdown(data, WORKLOADS, SERVERS)
-    (src.parent / "results.md").write_text(md)
-    chart(data, WORKLOADS, SERVERS, src.parent / "throughput.png")
-    print(md)
+    print(render(json.loads(src.read_text()), src.parent))

@@ -88,6 +88,7 @@ class ServerDef:
     env: tuple[tuple[str, str], ...] = ()
     redis: bool = False         # EDGEMCP_STORE points at the benchmark's redis-server
     note: str = ""
+    baseline: bool = False      # imports edgemcp from the --baseline snapshot, not this checkout
 
 
 SERVERS = [
@@ -151,6 +152,36 @@ def snapshot_source() -> dict[str, str]:
             "src_sha256": digest.hexdigest()[:12], "path": str(root)}
 
 
+BASELINE: Path | None = None   # src/ of the --baseline revision (see snapshot_baseline)
+
+
+def snapshot_baseline(rev: str) -> str:
+    """Export ``rev``'s src/edgemcp (git archive) for the ``@base`` servers; returns its commit."""
+    global BASELINE
+    git = ["git", "-C", str(REPO)]
+    commit = subprocess.run([*git, "rev-parse", "--short", rev], capture_output=True, text=True)
+    if commit.returncode != 0:
+        raise SystemExit(f"--baseline {rev}: not a revision of this repository")
+    root = Path(tempfile.mkdtemp(prefix="bench-base-"))
+    archive = subprocess.run([*git, "archive", "--format=tar", rev, "src/edgemcp"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    BASELINE = root / "src"
+    return commit.stdout.strip()
+
+
+def with_baseline(servers: list[ServerDef], workloads: list[Workload], commit: str
+                  ) -> tuple[list[ServerDef], list[Workload]]:
+    """Every edgemcp server gets a twin ``KEY@base`` running the baseline revision, measured
+    right after it in every workload (same repetition, same machine state)."""
+    twins = {s.key: ServerDef(f"{s.key}@base", f"{s.label} @ {commit}", s.module, s.runner, s.env, s.redis,
+                              s.note, baseline=True)
+             for s in servers if s.key.startswith("edgemcp")}
+    paired = [Workload(w.key, w.title, tuple(k for key in w.servers for k in (key, f"{key}@base")
+                                             if k == key or key in twins),
+                       w.unit, w.chain, w.full_concurrency, w.note) for w in workloads]
+    return [*servers, *twins.values()], paired
+
+
 def source_changed(snap: dict[str, str]) -> bool:
     digest = hashlib.sha256()
     for f in sorted((REPO / "src" / "edgemcp").rglob("*")):
@@ -159,13 +190,14 @@ def source_changed(snap: dict[str, str]) -> bool:
     return digest.hexdigest()[:12] != snap["src_sha256"]
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None, baseline: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     # Bytecode is cached (in bench/.venv/pycache): a deployment has .pyc files, and without
     # them every import of edgemcp's editable source would be compiled again.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    env["PYTHONPATH"] = os.pathsep.join([*([str(SNAPSHOT)] if SNAPSHOT else []), str(BENCH)])
+    source = BASELINE if baseline else SNAPSHOT
+    env["PYTHONPATH"] = os.pathsep.join([*([str(source)] if source else []), str(BENCH)])
     env["EDGEMCP_SECRET"] = SECRET
     env.pop("EDGEMCP_STORE", None)
     env.update(extra or {})
@@ -235,7 +267,8 @@ class Server:
                    "--http", "1", "--no-ws", "--log-level", "warning", target]
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in stop())
             prefix=f"bench-{definition.key}-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(["taskset", "-c", str(cpu), *cmd], cwd=BENCH, env=child_env(extra),
+        self.proc = subprocess.Popen(["taskset", "-c", str(cpu), *cmd], cwd=BENCH,
+                                     env=child_env(extra, definition.baseline),
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.rss_after_start: int | None = None
 
@@ -776,6 +809,8 @@ def main() -> None:
     ap.add_argument("--wrk-cpu", type=int, default=0)
     ap.add_argument("--server-cpu", type=int, default=1)
     ap.add_argument("--out", type=Path, default=BENCH / "results")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also run every edgemcp server at git revision REV (keys KEY@base), interleaved")
     args = ap.parse_args()
     if args.smoke:
         args.quick = True
@@ -806,13 +841,19 @@ def main() -> None:
         keep = set(args.servers.split(","))
         workloads = [Workload(w.key, w.title, tuple(s for s in w.servers if s in keep), w.unit,
                               w.chain, w.full_concurrency, w.note) for w in workloads]
-    needed = sorted({s for w in workloads for s in w.servers}, key=lambda k: [s.key for s in SERVERS].index(k))
+    servers_defs = SERVERS
+    base_commit = None
+    if args.baseline:
+        base_commit = snapshot_baseline(args.baseline)
+        servers_defs, workloads = with_baseline(SERVERS, workloads, base_commit)
+    by_key = {s.key: s for s in servers_defs}
+    needed = sorted({s for w in workloads for s in w.servers}, key=lambda k: [s.key for s in servers_defs].index(k))
 
     started = time.monotonic()
     snap = snapshot_source()
     print(f"[bench] edgemcp source: commit {snap['commit']}, src/ modified: {snap['src_modified']}, "
           f"snapshot {snap['src_sha256']} in {snap['path']}", flush=True)
-    redis_srv = Redis(args.wrk_cpu) if any(BY_KEY[k].redis for k in needed) else None
+    redis_srv = Redis(args.wrk_cpu) if any(by_key[k].redis for k in needed) else None
     runs: list[Run] = []
     rss: dict[str, dict[str, list[int]]] = {k: {"start": [], "load": []} for k in needed}
     verified: dict[str, str] = {}
@@ -824,7 +865,7 @@ def main() -> None:
             servers: dict[str, Server] = {}
             try:
                 for key in needed:
-                    servers[key] = Server(BY_KEY[key], args.server_cpu, redis_srv.url if redis_srv else None)
+                    servers[key] = Server(by_key[key], args.server_cpu, redis_srv.url if redis_srv else None)
                 for srv in servers.values():
                     srv.wait_ready()
                 for key, srv in servers.items():   # the first real requests, then RSS "after start"
@@ -870,10 +911,13 @@ def main() -> None:
     finally:
         if redis_srv:
             redis_srv.stop()
-        if SNAPSHOT:
-            shutil.rmtree(SNAPSHOT, ignore_errors=True)
+        for snapshot in (SNAPSHOT, BASELINE.parent if BASELINE else None):
+            if snapshot:
+                shutil.rmtree(snapshot, ignore_errors=True)
     info["commit"] = f"{snap['commit']}" + (" + uncommitted changes in src/" if snap["src_modified"] == "yes" else "")
     info["src_sha256"] = snap["src_sha256"]
+    if base_commit:
+        info["baseline"] = base_commit
     if source_changed(snap):
         info["source_note"] = ("src/ changed in the repository during the run; every process here imported the "
                                "snapshot taken at the start (sha256 prefix above), not the newer code")
@@ -885,12 +929,11 @@ def main() -> None:
                         "elapsed_s": round(time.monotonic() - started)}
     args.out.mkdir(parents=True, exist_ok=True)
     raw = {"machine": info, "runs": [r.__dict__ for r in runs], "rss_kib": rss, "cold_start": cold,
-           "verification": verified}
+           "verification": verified, "workloads": [w.__dict__ for w in workloads],
+           "servers": [s.__dict__ for s in servers_defs]}
     (args.out / "results.json").write_text(json.dumps(raw, indent=1))
-    from report import chart, markdown  # bench/report.py
-    md = markdown(raw, WORKLOADS, SERVERS)
-    (args.out / "results.md").write_text(md)
-    chart(raw, WORKLOADS, SERVERS, args.out / "throughput.png")
+    from report import render  # bench/report.py
+    md = render(raw, args.out)
     print()
     print(md)
     print(f"[bench] wrote {args.out / 'results.md'}, {args.out / 'throughput.png'}, {args.out / 'results.json'}")

@@ -26,8 +26,7 @@ from .registry.content import (
     text,
 )
 from .registry.tools import ToolResult
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "Context",

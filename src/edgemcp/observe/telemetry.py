@@ -73,7 +73,7 @@ class Telemetry:
         provider = self._tracer_provider or trace.get_tracer_provider()
         if isinstance(provider, ProxyTracerProvider | NoOpTracerProvider):
             return None  # checked again next time: a provider may be set later
-        from .. import __version__
+        from ..version import __version__
 
         self._tracer = provider.get_tracer("edgemcp", __version__)
         if self._instrument_httpx:

@@ -28,6 +28,7 @@ class Registry:
 
     @property
     def has_tools(self) -> bool:
+        """Whether to advertise tools: any registered here, or a source of them elsewhere."""
         return self.tool_source is not self.local_tools or bool(self.local_tools)
 
     def add_resource(self, resource: Resource) -> None:
