@@ -20,6 +20,7 @@ import anyio
 import httpx
 import pytest
 
+from edgemcp import EdgeMCP
 from edgemcp.cli import main
 from edgemcp.schema import item_digest, surface_digest
 from edgemcp.schema.changes import Change
@@ -227,25 +228,57 @@ async def test_both_protocol_eras_give_the_same_lock(base_lock: Path, variants: 
 
 
 # -- the official SDK's own server -----------------------------------------------------------
-def test_lock_and_check_the_official_sdk_server(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def sdk_server() -> Iterator[Server]:
     server = Server("tests.apps.schema_sdk:app")
-    try:
-        lock = tmp_path / "sdk.lock.json"
-        done = run_subprocess("lock", server.url, "-o", str(lock))
-        assert done.returncode == 0, done.stderr
-        document = read_lock(lock)
-        assert document["server"] == {"name": "schema-sdk", "version": "2.1.0"}
-        assert sorted(document["tools"]) == ["cancel_order", "find_order"]
-        assert document["tools"]["find_order"]["definition"]["annotations"] == {"readOnlyHint": True}
-        assert [a["name"] for a in document["prompts"]["summarise_orders"]["definition"]["arguments"]] == [
-            "customer", "since"]
-        assert list(document["resources"]) == ["orders://recent"]
-        assert list(document["resourceTemplates"]) == ["orders://{order_id}/invoice"]
-        checked = run_subprocess("check", server.url, "--lock", str(lock))
-        assert (checked.returncode, checked.stderr) == (0, ""), checked.stdout
-        assert checked.stdout.startswith("No changes")
-    finally:
-        server.stop()
+    yield server
+    server.stop()
+
+
+def test_lock_and_check_the_official_sdk_server(sdk_server: Server, tmp_path: Path) -> None:
+    lock = tmp_path / "sdk.lock.json"
+    done = run_subprocess("lock", sdk_server.url, "-o", str(lock))
+    assert done.returncode == 0, done.stderr
+    document = read_lock(lock)
+    assert document["server"] == {"name": "schema-sdk", "version": "2.1.0"}
+    assert sorted(document["tools"]) == ["cancel_order", "find_order"]
+    assert document["tools"]["find_order"]["definition"]["annotations"] == {"readOnlyHint": True}
+    assert [a["name"] for a in document["prompts"]["summarise_orders"]["definition"]["arguments"]] == [
+        "customer", "since"]
+    assert list(document["resources"]) == ["orders://recent"]
+    assert list(document["resourceTemplates"]) == ["orders://{order_id}/invoice"]
+    checked = run_subprocess("check", sdk_server.url, "--lock", str(lock))
+    assert (checked.returncode, checked.stderr) == (0, ""), checked.stdout
+    assert checked.stdout.startswith("No changes")
+
+
+async def test_the_sdk_server_in_the_handshake_era(sdk_server: Server) -> None:
+    """The stateful SDK server answers the handshake era with SSE streams and a session,
+    which the reader ends with DELETE; the lock is the one 2026-07-28 gives."""
+    seen: list[tuple[str, str, str]] = []
+
+    async def record(response: httpx.Response) -> None:
+        seen.append((response.request.method, response.headers.get("content-type", ""),
+                     response.request.headers.get("mcp-session-id", "")))
+
+    async with httpx.AsyncClient(event_hooks={"response": [record]}) as client:
+        handshake = await read_surface(client, sdk_server.url, era="handshake")
+    async with httpx.AsyncClient() as client:
+        modern = await read_surface(client, sdk_server.url, era="modern")
+    assert build_lock(handshake.server, handshake.lists) == build_lock(modern.server, modern.lists)
+    assert any(kind.startswith("text/event-stream") for _, kind, _ in seen), seen
+    method, _, session = seen[-1]
+    assert method == "DELETE" and session and session == seen[2][2], seen
+
+
+async def test_every_page_is_read() -> None:
+    app = EdgeMCP("paged", page_size=2)
+    for n in range(5):
+        app.tool(name=f"tool_{n}")(lambda: "x")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi())) as client:
+        for era in ("modern", "handshake"):
+            surface = await read_surface(client, "http://localhost/mcp", era=era)
+            assert [t["name"] for t in surface.lists["tools"]] == [f"tool_{n}" for n in range(5)]
 
 
 # -- output formats and --allow-breaking -----------------------------------------------------

@@ -58,7 +58,8 @@ def run_schema(args: argparse.Namespace) -> int:
         headers = parse_headers(args.header)
         return asyncio.run(_run(args, headers))
     except SchemaError as exc:
-        print(f"edgemcp schema: {exc}", file=sys.stderr)
+        # One line, whatever a server put in its error message.
+        print(f"edgemcp schema: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
 
 
