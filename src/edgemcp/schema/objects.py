@@ -57,6 +57,7 @@ def _input_properties(
     removed: list[str], added: list[str], required: tuple[set[str], set[str]],
 ) -> None:
     (old_props, new_props), (old_req, new_req) = props, required
+    added = list(added)  # a parameter paired as a rename is taken out: reported once
     unpaired = [a for a in added if a in new_req]
     for name in removed:
         # One required parameter gone and one of the same type required instead: most
