@@ -8,10 +8,24 @@ optional one made required are breaks; for outputs: a removed property, or one n
 required, is a break; a new output property is not.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .schemadiff import SchemaDiff
+from .changes import Kind
+
+
+class SchemaDiff(Protocol):
+    """What these rules need of the schema walk (``schemadiff.SchemaDiff``); a Protocol, so
+    that the two modules do not import each other."""
+
+    @property
+    def direction(self) -> str: ...  # "input" or "output"
+    @property
+    def root(self) -> str: ...  # the path of the whole schema, e.g. "inputSchema"
+
+    def record(self, kind: Kind, path: str, message: str) -> None: ...
+    def effect(self, effect: Any, path: str, message: str) -> None: ...
+    def compare(self, old: Any, new: Any, path: str, depth: int = 0) -> None: ...
+    def type_signature(self, schema: Any, side: int) -> tuple[str, ...]: ...
 
 
 def _properties(schema: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +38,7 @@ def _required(schema: dict[str, Any]) -> set[str]:
     return {r for r in found if isinstance(r, str)} if isinstance(found, list) else set()
 
 
-def compare_objects(diff: "SchemaDiff", o: dict[str, Any], n: dict[str, Any], path: str, depth: int) -> None:
+def compare_objects(diff: SchemaDiff, o: dict[str, Any], n: dict[str, Any], path: str, depth: int) -> None:
     old_props, new_props = _properties(o), _properties(n)
     old_req, new_req = _required(o), _required(n)
     removed = [k for k in old_props if k not in new_props]
@@ -53,7 +67,7 @@ def compare_objects(diff: "SchemaDiff", o: dict[str, Any], n: dict[str, Any], pa
 
 
 def _input_properties(
-    diff: "SchemaDiff", path: str, noun: str, props: tuple[dict[str, Any], dict[str, Any]],
+    diff: SchemaDiff, path: str, noun: str, props: tuple[dict[str, Any], dict[str, Any]],
     removed: list[str], added: list[str], required: tuple[set[str], set[str]],
 ) -> None:
     (old_props, new_props), (old_req, new_req) = props, required
@@ -82,7 +96,7 @@ def _input_properties(
             diff.record("compatible", where, f"new optional {noun} '{name}'")
 
 
-def _required_change(diff: "SchemaDiff", where: str, what: str, was: bool, now: bool) -> None:
+def _required_change(diff: SchemaDiff, where: str, what: str, was: bool, now: bool) -> None:
     if was == now:
         return
     if diff.direction == "input":
@@ -96,7 +110,7 @@ def _required_change(diff: "SchemaDiff", where: str, what: str, was: bool, now: 
         diff.record("compatible", where, f"output {what} is now always present")
 
 
-def _additional(diff: "SchemaDiff", old: Any, new: Any, path: str, depth: int) -> None:
+def _additional(diff: SchemaDiff, old: Any, new: Any, path: str, depth: int) -> None:
     where = f"{path}.additionalProperties"
     if isinstance(old, dict) and isinstance(new, dict):
         diff.compare(old, new, where, depth + 1)
