@@ -6,6 +6,8 @@ import os
 import secrets
 import sys
 
+from .schema.cli import add_schema_command, run_schema
+
 
 def _load(target: str) -> object:
     module_name, _, attribute = target.partition(":")
@@ -126,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     tokens.add_argument("--store", default=os.environ.get("EDGEMCP_STORE"), required=not os.environ.get("EDGEMCP_STORE"), help=store_help)
     tokens.add_argument("--app", required=True, help=app_help)
 
+    add_schema_command(commands)
+
     args = parser.parse_args(argv)
     if args.command == "dev":
         dev(args.target, args.host, args.port, not args.no_reload)
@@ -135,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.action == "add" and not args.agent:
             parser.error("tokens add needs --agent")
         sys.exit(asyncio.run(_tokens_command(args)))
+    elif args.command == "schema":
+        sys.exit(run_schema(args))
 
 
 if __name__ == "__main__":
