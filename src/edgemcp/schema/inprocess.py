@@ -63,7 +63,8 @@ def _host(app: Any) -> str:
 
     Loopback gets a port because the official SDK's DNS-rebinding guard only accepts
     ``localhost:<port>``; edgemcp accepts loopback on any port."""
-    configured = getattr(app, "allowed_hosts", None)
+    settings = getattr(app, "settings", None)  # EdgeMCP keeps its options there
+    configured = getattr(settings, "allowed_hosts", None)
     if configured is None:
         configured = [h.strip() for h in os.environ.get("EDGEMCP_ALLOWED_HOSTS", "").split(",")]
     named = [h for h in configured if isinstance(h, str) and h and h != "*"]
