@@ -1,15 +1,26 @@
 """The SQLite store beyond the shared contract (tests/test_store.py): its URLs, a file that
-outlives the store, errors, the event loop kept free, sweeping, subscriptions."""
+outlives the store, errors, the event loop kept free, sweeping, and several OS processes
+sharing one file (tests/apps/sqlite_worker.py)."""
 
 import asyncio
+import json
+import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from edgemcp.store import StoreError, open_store
 from edgemcp.store.sqlite import SQLiteStore
+
+from .conftest import ROOT
+
+# The workers import this checkout's edgemcp, whatever else is installed.
+WORKER_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def rows(path: Path, table: str) -> int:
@@ -153,3 +164,82 @@ async def test_closing_the_store_wakes_its_subscribers(tmp_path: Path) -> None:
         await store.aclose()
         with pytest.raises(StoreError, match="subscription lost"):
             await asyncio.wait_for(waiter, 2)
+
+
+async def spawn(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.apps.sqlite_worker", *args, cwd=ROOT, env=WORKER_ENV,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+
+
+async def ready(process: asyncio.subprocess.Process) -> None:
+    assert process.stdout is not None
+    assert await asyncio.wait_for(process.stdout.readline(), 30) == b"ready\n"
+
+
+async def finish(processes: list[asyncio.subprocess.Process]) -> list[Any]:
+    """What each worker printed, once all have exited (killed if they do not within 60 s)."""
+    try:
+        outputs = await asyncio.wait_for(
+            asyncio.gather(*(process.communicate() for process in processes)), 60)
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert [process.returncode for process in processes] == [0] * len(processes)
+    return [json.loads(out) for out, _ in outputs]
+
+
+async def workers(url: str, command: str, name: str, count: int, processes: int) -> list[Any]:
+    """Run ``processes`` workers that begin at the same moment; what each printed."""
+    started = [await spawn(url, command, name, str(count)) for _ in range(processes)]
+    try:
+        for process in started:
+            await ready(process)
+        start = f"{time.time() + 0.2}\n".encode()
+        for process in started:
+            assert process.stdin is not None
+            process.stdin.write(start)
+    finally:
+        results = await finish(started)
+    return results
+
+
+async def test_increments_from_several_processes_are_atomic(tmp_path: Path) -> None:
+    # A fresh file: the four workers also race to create the schema and switch to WAL.
+    results = await workers(f"sqlite:///{tmp_path / 'shared.db'}", "incr", "n", 50, processes=4)
+    assert sorted(value for values in results for value in values) == list(range(1, 201))
+
+
+async def test_several_processes_can_open_a_new_file_at_once(tmp_path: Path) -> None:
+    # The workers open the same 20 new files at the same moments, so they race to create each
+    # one's schema and switch it to WAL.
+    results = await workers(str(tmp_path), "fresh", "-", 20, processes=4)
+    assert [sorted(values) for values in zip(*results, strict=True)] == [[1, 2, 3, 4]] * 20
+
+
+async def test_a_token_bucket_shared_by_several_processes_lets_exactly_the_budget_through(
+    tmp_path: Path,
+) -> None:
+    results = await workers(f"sqlite:///{tmp_path / 'shared.db'}", "take", "b", 20, processes=4)
+    assert sum(1 for waits in results for wait in waits if wait == 0) == 5
+
+
+async def test_a_publication_reaches_a_subscriber_in_another_process_within_a_second(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    store = open_store(url)
+    try:
+        await store.publish("channel", f"before:{time.time()}".encode())
+        listener = await spawn(url, "listen", "channel")
+        try:
+            await ready(listener)  # subscribed
+            await store.publish("channel", f"after:{time.time()}".encode())
+        finally:
+            [received] = await finish([listener])
+    finally:
+        await store.aclose()
+    assert received["label"] == "after"  # it subscribed after "before" was published
+    assert received["delay"] < 1.0

@@ -120,7 +120,7 @@ class SQLiteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+            self._use_wal(conn)
             # In WAL mode, NORMAL loses no commit when a process dies (a reload, a crash);
             # only a power cut may roll back the last ones. FULL would fsync every write.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -131,6 +131,21 @@ class SQLiteStore:
             conn.close()
             raise
         return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        # Connections switching a new file to WAL together: all but one get SQLITE_BUSY at
+        # once, without the busy timeout (SQLite refuses to wait where waiting could
+        # deadlock). Seen when the workers of one server first open the file. Retry here.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # any SQLITE_BUSY_*
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
     def _call(self, op: str, job: Callable[[sqlite3.Connection], T], write: bool) -> T:
         try:
