@@ -1,7 +1,7 @@
 """A process sharing a SQLite store file with tests/test_sqlite_store.py.
 
     python -m tests.apps.sqlite_worker URL incr KEY N     prints the N counter values, as JSON
-    python -m tests.apps.sqlite_worker URL take KEY N     prints the N waits (bucket: 5, 0.001/s)
+    python -m tests.apps.sqlite_worker URL take KEY N     prints the N waits (a bucket of BUDGET)
     python -m tests.apps.sqlite_worker DIRECTORY fresh - N
         opens N new files DIRECTORY/0.db ..., increments a counter in each, prints the values
     python -m tests.apps.sqlite_worker URL listen CHANNEL
@@ -19,6 +19,8 @@ from pathlib import Path
 
 from edgemcp.store import open_store
 from edgemcp.store.sqlite import SQLiteStore
+
+BUDGET = 600  # the token bucket's capacity; it refills one token in 1000 s
 
 
 async def fresh(directory: Path, count: int, start: float) -> list[int]:
@@ -55,11 +57,12 @@ async def main(url: str, command: str, name: str, count: int) -> None:
             label, sent = message.decode().split(":")
             print(json.dumps({"label": label, "delay": time.time() - float(sent)}), flush=True)
             return
+        await store.get(name)  # opened now, so that the workers' first calls collide
         wait_for_start()
         if command == "incr":
             results: list[float] = list(await asyncio.gather(*(store.incr(name) for _ in range(count))))
         else:
-            results = list(await asyncio.gather(*(store.take(name, 5, 0.001) for _ in range(count))))
+            results = list(await asyncio.gather(*(store.take(name, BUDGET, 0.001) for _ in range(count))))
         print(json.dumps(results), flush=True)
     finally:
         await store.aclose()
