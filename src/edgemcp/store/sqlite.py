@@ -133,9 +133,9 @@ class SQLiteStore:
         return conn
 
     def _use_wal(self, conn: sqlite3.Connection) -> None:
-        # Connections switching a new file to WAL together: all but one get SQLITE_BUSY at
-        # once, without the busy timeout (SQLite refuses to wait where waiting could
-        # deadlock). Seen when the workers of one server first open the file. Retry here.
+        # Connections switching a new file to WAL together may get SQLITE_BUSY at once,
+        # without the busy timeout (SQLite does not wait where waiting could deadlock):
+        # seen when several processes first open a file together. So wait here.
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
