@@ -1,5 +1,5 @@
-"""The key-value contract, run against every backend: the in-memory store, a real Redis
-server and a real three-node Redis cluster."""
+"""The key-value contract, run against every backend: the in-memory store, a SQLite file,
+a real Redis server and a real three-node Redis cluster."""
 
 import asyncio
 import secrets
@@ -15,10 +15,12 @@ from edgemcp.store import Capabilities, Keyspace, MemoryStore, Store, open_store
 from .conftest import RedisServer
 
 
-@pytest.fixture(params=["memory", "redis", "cluster"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "cluster"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     if request.param == "memory":
         backend: Store = MemoryStore()
+    elif request.param == "sqlite":
+        backend = open_store(f"sqlite:///{request.getfixturevalue('tmp_path') / 'store.db'}")
     elif request.param == "redis":
         backend = open_store(request.getfixturevalue("redis_server").url)
     else:

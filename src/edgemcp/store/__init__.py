@@ -12,7 +12,8 @@ __all__ = [
 
 
 def open_store(url: str) -> Store:
-    """A store for ``url``: ``memory://`` (one process, for development), ``redis://``,
+    """A store for ``url``: ``memory://`` (one process, for development),
+    ``sqlite:///path/to/file.db`` (one host, any number of processes), ``redis://``,
     ``rediss://`` or ``redis+cluster://`` (needs the ``redis`` extra)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
@@ -21,4 +22,10 @@ def open_store(url: str) -> Store:
         from .redis import RedisStore
 
         return RedisStore(url)
-    raise ValueError(f"unknown store URL scheme {scheme!r}: expected memory:// or redis://")
+    if scheme == "sqlite":
+        # Imported on demand: a Worker (Pyodide) has no threads and may not ship sqlite3.
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url)
+    raise ValueError(
+        f"unknown store URL scheme {scheme!r}: expected memory://, sqlite:/// or redis://")
