@@ -10,13 +10,13 @@ from .http.listen import CHANGES
 from .observe.audit import AuditSink, LoggingSink
 from .observe.telemetry import Telemetry
 from .protocol.caching import CacheScope
-from .registry.policy import Rate
+from .registry.policy import Placement, Rate
 from .registry.prompts import Prompt
 from .registry.registry import Registry
 from .registry.resources import Resource, ResourceTemplate, is_template
 from .registry.tools import FunctionTool, Tool, ToolOptions
-from .runtime import ConfigurationError, Requirement, Runtime, start
-from .settings import DEFAULT_MAX_BODY, Settings
+from .runtime import ConfigurationError, Foundation, Requirement, Runtime, Served, start
+from .settings import DEFAULT_MAX_BODY, Role, Settings
 from .store import Capabilities, Store
 from .types import ASGIApp, Receive, Scope, Send
 
@@ -58,6 +58,8 @@ class EdgeMCP:
         idempotency_ttl: float = 86400.0,
         telemetry: Telemetry | bool = True,
         audit: AuditSink | bool = True,
+        role: Role | None = None,
+        core_url: str | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -73,6 +75,7 @@ class EdgeMCP:
             max_depth=max_depth, session_ttl=session_ttl, request_state_ttl=request_state_ttl,
             reply_timeout=reply_timeout, rate_limit=Rate.parse(rate_limit) if rate_limit is not None else None,
             kill_switch_refresh=kill_switch_refresh, idempotency_ttl=idempotency_ttl,
+            role=role, core_url=core_url,
         )
         # OpenTelemetry spans and metrics, when opentelemetry-api is installed and an SDK
         # provider is set; ``False`` turns them off.
@@ -83,6 +86,7 @@ class EdgeMCP:
             None if audit is False else LoggingSink() if audit is True else audit)
         self._store = store
         self._secret = secret
+        self._transport: Any = None  # outbound HTTP (httpx transport): the platform's, on Workers
         self._runtime: Runtime | None = None
         self._default_asgi: ASGIApp | None = None
         self._requirements: list[Requirement] = []
@@ -125,13 +129,14 @@ class EdgeMCP:
         mime_type: str | None = None,
         cache_ttl: float | None = None,
         cache_scope: CacheScope = "private",
+        placement: Placement = "any",
         meta: dict[str, Any] | None = None,
     ) -> Callable[[F], F]:
         """Expose a function as a resource at ``uri``, or at every URI a template like
         ``notes://{id}`` matches (the variables become keyword arguments)."""
         options: dict[str, Any] = {"name": name, "title": title, "description": description,
                                    "mime_type": mime_type, "cache_ttl": cache_ttl,
-                                   "cache_scope": cache_scope, "meta": meta}
+                                   "cache_scope": cache_scope, "placement": placement, "meta": meta}
 
         def register(f: F) -> F:
             kind = ResourceTemplate if is_template(uri) else Resource
@@ -145,7 +150,7 @@ class EdgeMCP:
     @overload
     def prompt(
         self, /, *, name: str | None = None, title: str | None = None,
-        description: str | None = None, meta: dict[str, Any] | None = None,
+        description: str | None = None, placement: Placement = "any", meta: dict[str, Any] | None = None,
     ) -> Callable[[F], F]: ...
     def prompt(self, fn: Any = None, /, **options: Any) -> Any:
         """Expose a function returning messages (or a string) as a prompt."""
@@ -194,10 +199,11 @@ class EdgeMCP:
         self._requirements.append((feature, check, needs))
 
     def configure(self, *, store: Store | str | None = None, secret: str | bytes | None = None,
-                  allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None) -> None:
-        """Set the store, secret or allowed hosts after construction (for platforms that
-        hand them over at request time, such as a Worker's env). Takes effect at the next
-        start: the runtime is built again."""
+                  allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
+                  role: Role | None = None, core_url: str | None = None, transport: Any = None) -> None:
+        """Set the store, secret, allowed hosts, split role or outbound HTTP transport after
+        construction (for platforms that hand them over at request time, such as a Worker's
+        env). Takes effect at the next start: the runtime is built again."""
         if store is not None:
             self._store = store
         if secret is not None:
@@ -206,6 +212,12 @@ class EdgeMCP:
             self.settings.allowed_hosts = allowed_hosts
         if allowed_origins is not None:
             self.settings.allowed_origins = allowed_origins
+        if role is not None:
+            self.settings.role = role
+        if core_url is not None:
+            self.settings.core_url = core_url
+        if transport is not None:
+            self._transport = transport
         self._runtime = None
 
     def start(self) -> Runtime:
@@ -213,8 +225,20 @@ class EdgeMCP:
         if self._runtime is None:
             self._runtime = start(self.name, self.settings, self.registry, self.identity, self.telemetry,
                                   self._audit_sink, store=self._store, secret=self._secret,
-                                  requirements=self._requirements)
+                                  requirements=self._requirements, serve=self._serve)
         return self._runtime
+
+    def _serve(self, foundation: Foundation) -> Served:
+        """What this app serves in its role: everything here, or split with a core."""
+        if foundation.role == "edge":
+            from .router.split import serve_edge  # the router needs httpx (the server extra)
+
+            return serve_edge(self.registry, foundation, self.settings, self.identity, self._transport)
+        if foundation.role == "core":
+            from .router.split import serve_core
+
+            return serve_core(self.registry, foundation, self.settings, self.identity)
+        return Served(self.registry, self.registry.local_tools, self.identity)
 
     @property
     def runtime(self) -> Runtime:

@@ -5,10 +5,11 @@ service over it, handed to the HTTP edge, which hands the core what it needs."""
 import logging
 import os
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from .guards.cache import ResultCache
+from .guards.hop import hop_id
 from .guards.idempotency import Idempotency
 from .guards.identity import Identity
 from .guards.killswitch import KillSwitches
@@ -19,9 +20,11 @@ from .observe.observation import Observer
 from .observe.telemetry import Telemetry
 from .pipeline import Pipeline
 from .protocol.dispatch import Dispatcher
+from .protocol.ports import Catalog
 from .registry.policy import Summary
 from .registry.registry import Registry
-from .settings import Settings
+from .registry.source import ToolSource
+from .settings import Role, Settings
 from .state.mailbox import Mailbox
 from .state.request_state import RequestStateSealer
 from .state.sessions import Sessions
@@ -29,6 +32,7 @@ from .store import Capabilities, Keyspace, Store, open_store
 
 log = logging.getLogger("edgemcp")
 
+ROLES: tuple[Role, ...] = ("all", "edge", "core")
 # A feature's need of the store: (feature, check, what it needs, in words).
 Requirement = tuple[str, Callable[[Capabilities], bool], str]
 RATE_LIMITS_NEED: Requirement = (
@@ -42,9 +46,38 @@ class ConfigurationError(Exception):
 
 
 @dataclass(slots=True)
+class Served:
+    """What an app serves, built over the runtime's store and secret: the core's catalog,
+    the source of its tools, who may call it, and what to do at start and at shutdown.
+    By default the app's own registry; a split app or a gateway serves some of it from
+    other servers."""
+
+    catalog: Catalog
+    tools: ToolSource
+    identity: Identity
+    warm_up: Callable[[], Awaitable[None]] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Foundation:
+    """What ``start`` settles before anything is served."""
+
+    name: str
+    keyspace: Keyspace
+    secret: str | bytes
+    role: Role
+    hop_id: str
+
+
+Serve = Callable[[Foundation], Served]
+
+
+@dataclass(slots=True)
 class Runtime:
     settings: Settings
     registry: Registry
+    catalog: Catalog
     dispatcher: Dispatcher
     pipeline: Pipeline
     store: Store
@@ -54,11 +87,24 @@ class Runtime:
     identity: Identity
     origin_guard: OriginGuard
     observer: Observer
+    role: Role = "all"
+    hop_id: str = ""
+    served: Served | None = field(default=None, repr=False)
+
+    async def warm_up(self) -> None:
+        """Work to do once the server starts and before it takes requests (a gateway lists
+        its upstreams, so a clash of names fails the start)."""
+        if self.served is not None and self.served.warm_up is not None:
+            await self.served.warm_up()
+
+    async def aclose(self) -> None:
+        if self.served is not None and self.served.close is not None:
+            await self.served.close()
 
 
 def start(name: str, settings: Settings, registry: Registry, identity: Identity, telemetry: Telemetry,
           audit_sink: AuditSink | None, *, store: Store | str | None, secret: str | bytes | None,
-          requirements: list[Requirement]) -> Runtime:
+          requirements: list[Requirement], serve: Serve) -> Runtime:
     """Open the store (``$EDGEMCP_STORE``, else memory) and build everything over it."""
     store = store or os.environ.get("EDGEMCP_STORE") or "memory://"
     if isinstance(store, str):
@@ -70,6 +116,9 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
             "edgemcp: no EDGEMCP_SECRET set; generated a random one. Sessions and "
             "request state will not survive a restart or work across replicas."
         )
+    role = settings.role or os.environ.get("EDGEMCP_ROLE") or "all"
+    if role not in ROLES:
+        raise ConfigurationError(f"EDGEMCP_ROLE={role!r}: expected one of {', '.join(ROLES)}")
     if settings.rate_limit is not None or any(t.rate is not None for t in registry.local_tools):
         requirements = [*requirements, RATE_LIMITS_NEED]
     for feature, check, needs in requirements:
@@ -87,14 +136,16 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
 
         telemetry.when_active(trace_store)
     identity.bind(keyspace)
+    foundation = Foundation(name, keyspace, secret, role, hop_id(name, role, secret))
+    served = serve(foundation)
     pipeline = Pipeline(
-        registry.tool_source,
+        served.tools,
         kill_switches=KillSwitches(keyspace, settings.kill_switch_refresh),
         rate_limiter=RateLimiter(keyspace, settings.rate_limit),
         idempotency=Idempotency(keyspace, settings.idempotency_ttl),
         cache=ResultCache(keyspace),
         sealer=RequestStateSealer(secret, settings.request_state_ttl),
-        oauth=identity.oauth,
+        oauth=served.identity.oauth,
     )
     audit = AuditLog(audit_sink, derive_key(secret)) if audit_sink is not None else None
 
@@ -105,13 +156,17 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
     return Runtime(
         settings=settings,
         registry=registry,
-        dispatcher=Dispatcher(registry),
+        catalog=served.catalog,
+        dispatcher=Dispatcher(served.catalog),
         pipeline=pipeline,
         store=store,
         keyspace=keyspace,
         sessions=Sessions(keyspace, secret, settings.session_ttl),
         mailbox=Mailbox(keyspace),
-        identity=identity,
+        identity=served.identity,
         origin_guard=OriginGuard(settings.allowed_hosts, settings.allowed_origins),
         observer=Observer(telemetry, audit, summaries),
+        role=foundation.role,
+        hop_id=foundation.hop_id,
+        served=served,
     )

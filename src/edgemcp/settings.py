@@ -2,8 +2,11 @@
 about what it serves."""
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .registry.policy import Rate
+
+Role = Literal["all", "edge", "core"]
 
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
@@ -20,3 +23,10 @@ class Settings:
     rate_limit: Rate | None = None  # per agent, across tools
     kill_switch_refresh: float = 1.0
     idempotency_ttl: float = 86400.0
+    # Split deployment (None: $EDGEMCP_ROLE, $EDGEMCP_CORE_URL, $EDGEMCP_HOP_SECRET). "edge"
+    # forwards what is placed on the core to ``core_url``; "core" accepts the edge's
+    # identity assertions, signed with ``hop_secret`` (default: derived from the app secret).
+    role: Role | None = None
+    core_url: str | None = None
+    hop_secret: str | None = None
+    core_timeout: float = 30.0  # seconds an edge waits for the core (upstream silence, not the user)

@@ -71,11 +71,13 @@ class StreamableHTTP:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.start()  # build now: a bad configuration fails at start
+                    runtime = self.start()  # build now: a bad configuration fails at start
+                    await runtime.warm_up()
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.start().aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -3,6 +3,7 @@
 
 from typing import Any
 
+from ..guards.hop import VIA_HEADER
 from ..guards.identity import HTTPRequest, Identity
 from ..protocol.errors import ErrorKind, MCPError, ServiceUnavailable, unavailable
 from ..protocol.principal import ANONYMOUS, Principal
@@ -27,11 +28,18 @@ async def identify(identity: Identity, headers: Headers, request_id: Any = None)
 def request_info(headers: Headers, era: Era, protocol_version: str, *,
                  capabilities: dict[str, Any] | None = None, client_info: dict[str, Any] | None = None,
                  log_level: str | None = None, principal: Principal = ANONYMOUS,
-                 session_id: str | None = None) -> RequestInfo:
+                 session_id: str | None = None, correlation_id: str | None = None) -> RequestInfo:
     return RequestInfo(
         era, protocol_version, capabilities if capabilities is not None else {}, client_info, log_level,
         principal, session_id,
         cache_bypass="no-cache" in (headers.get("cache-control") or ""),
         client=headers.client[0] if headers.client else None,
         idempotency_key=headers.get("idempotency-key"),
+        correlation_id=correlation_id,
+        via=via(headers),
     )
+
+
+def via(headers: Headers) -> tuple[str, ...]:
+    value = headers.get(VIA_HEADER)
+    return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()

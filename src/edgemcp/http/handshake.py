@@ -47,7 +47,8 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
     info = request_info(
         headers, "handshake", session.protocol_version or header_version or HEADERLESS_DEFAULT,
         capabilities=session.client_capabilities, client_info=session.client_info,
-        log_level=session.log_level, principal=principal, session_id=session.id)
+        log_level=session.log_level, principal=principal, session_id=session.id,
+        correlation_id=observation.correlation_id)
     channel = ResponseChannel(send, observation, session_id=session.id, mailbox=runtime.mailbox,
                               reply_timeout=runtime.settings.reply_timeout)
     # A notifications/cancelled for this call may arrive at any replica: watch for it
@@ -98,7 +99,8 @@ async def initialize(runtime: Runtime, headers: Headers, message: dict[str, Any]
                      send: Send, observation: Observation) -> Outcome:
     request_id = message.get("id")
     principal = await identify(runtime.identity, headers, request_id)
-    info = request_info(headers, "handshake", HEADERLESS_DEFAULT, principal=principal)
+    info = request_info(headers, "handshake", HEADERLESS_DEFAULT, principal=principal,
+                        correlation_id=observation.correlation_id)
     reply = await runtime.dispatcher.handle(message, info, runtime.pipeline, ResponseChannel(send, observation))
     result = reply.response.get("result")
     if result is None or reply.error is not None:

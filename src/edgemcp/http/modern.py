@@ -35,15 +35,14 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
                 observation: Observation) -> Outcome:
     request_id = message.get("id")
     try:
-        await check_headers(runtime.registry.tool_source, headers, message, params, header_version,
-                            meta_version)
+        await check_headers(runtime.pipeline.source, headers, message, params, header_version, meta_version)
         version, capabilities, client_info, level = modern_meta(params)
     except MCPError as exc:
         raise Refusal(exc, request_id) from None
 
     def described(principal: Principal) -> RequestInfo:
         return request_info(headers, "modern", version, capabilities=capabilities, client_info=client_info,
-                            log_level=level, principal=principal)
+                            log_level=level, principal=principal, correlation_id=observation.correlation_id)
 
     try:
         principal = await identify(runtime.identity, headers, request_id)

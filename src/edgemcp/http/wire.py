@@ -33,7 +33,9 @@ STATUS = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.RATE_LIMITED: 429,
     ErrorKind.INTERNAL: 500,
+    ErrorKind.BAD_GATEWAY: 502,
     ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.GATEWAY_TIMEOUT: 504,
 }
 
 HeaderList = list[tuple[bytes, bytes]]
@@ -48,7 +50,7 @@ def error_headers(error: MCPError) -> HeaderList:
     headers: HeaderList = []
     if error.challenge is not None:
         headers.append((b"www-authenticate", error.challenge.encode("latin-1")))
-    if error.kind is ErrorKind.UNAVAILABLE:
+    if error.kind in (ErrorKind.UNAVAILABLE, ErrorKind.GATEWAY_TIMEOUT):
         headers.append((b"retry-after", b"%d" % RETRY_AFTER_SECONDS))
     elif error.kind is ErrorKind.RATE_LIMITED and isinstance(error.data, dict):
         wait_ms = error.data.get("retryAfterMs")

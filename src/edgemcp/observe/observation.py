@@ -67,9 +67,9 @@ class Observer:
         self.audit = audit
         self.summaries = summaries
 
-    def start(self, method: str, params: dict[str, Any], request_id: Any,
-              headers: dict[str, str]) -> "Observation":
-        return Observation(self, method, params, request_id, headers)
+    def start(self, method: str, params: dict[str, Any], request_id: Any, headers: dict[str, str],
+              correlation_id: str | None = None) -> "Observation":
+        return Observation(self, method, params, request_id, headers, correlation_id)
 
 
 class Observation:
@@ -77,7 +77,7 @@ class Observation:
                  "started", "target", "token", "trace_id")
 
     def __init__(self, observer: Observer, method: str, params: dict[str, Any], request_id: Any,
-                 headers: dict[str, str]) -> None:
+                 headers: dict[str, str], correlation_id: str | None = None) -> None:
         self.observer = observer
         self.started = time.perf_counter()
         self.method = method
@@ -103,7 +103,8 @@ class Observation:
             name = f"{method} {self.target}" if self.target else method
             self.span, self.token = telemetry.start_server_span(name, attributes, headers, params.get("_meta"))
         self.trace_id = telemetry.trace_id(self.span) if self.span is not None else None
-        self.correlation_id = self.trace_id or _new_id()
+        # Given (the edge's, on a core), else the trace id, else a new one.
+        self.correlation_id = correlation_id or self.trace_id or _new_id()
         self.header = (CORRELATION_HEADER, self.correlation_id.encode("ascii"))
 
     def stamp(self, response: dict[str, Any]) -> None:

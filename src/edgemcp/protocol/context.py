@@ -116,8 +116,10 @@ class Context:
         answers: dict[str, Any] | None = None,
         state: dict[str, Any] | None = None,
         dry_run: bool = False,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         self.request = info
+        self.meta: dict[str, Any] = meta if meta is not None else {}  # the request's own _meta
         self.dry_run = dry_run  # the client asked for a dry run: change nothing
         self.request_id = request_id
         self.state: dict[str, Any] = state if state is not None else {}
@@ -150,6 +152,16 @@ class Context:
         return capability in self.request.client_capabilities
 
     # -- notifications -----------------------------------------------------------------
+    @property
+    def progress_token(self) -> Any:
+        """The client's progress token for this request, if it sent one."""
+        return self._progress_token
+
+    async def notify(self, method: str, params: dict[str, Any]) -> None:
+        """Send any notification on this request's stream (what ``progress`` and ``log``
+        do underneath; a gateway relays an upstream's notifications with it)."""
+        await self._channel.notify(method, params)
+
     async def progress(
         self, progress: float, total: float | None = None, message: str | None = None
     ) -> None:

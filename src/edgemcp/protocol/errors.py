@@ -45,6 +45,8 @@ class ErrorKind(Enum):
     RATE_LIMITED = "rate-limited"
     UNAVAILABLE = "unavailable"  # a service the server needs is down: retry later
     INTERNAL = "internal"
+    BAD_GATEWAY = "bad-gateway"  # a server this one forwards to answered something unusable
+    GATEWAY_TIMEOUT = "gateway-timeout"  # ... or did not answer in time
 
 
 class MCPError(Exception):

@@ -51,13 +51,14 @@ class Handlers:
         return self._page("tools", [t.definition for t in tools], request)
 
     async def list_resources(self, request: Exchange) -> dict[str, Any]:
-        return self._page("resources", [r.definition for r in self.catalog.resources.values()], request)
+        return self._page("resources", [r.definition for r in await self.catalog.list_resources()], request)
 
     async def list_templates(self, request: Exchange) -> dict[str, Any]:
-        return self._page("resourceTemplates", [t.definition for t in self.catalog.templates], request)
+        return self._page("resourceTemplates", [t.definition for t in await self.catalog.list_templates()],
+                          request)
 
     async def list_prompts(self, request: Exchange) -> dict[str, Any]:
-        return self._page("prompts", [p.definition for p in self.catalog.prompts.values()], request)
+        return self._page("prompts", [p.definition for p in await self.catalog.list_prompts()], request)
 
     # -- work ----------------------------------------------------------------------------
     async def call_tool(self, request: Exchange) -> dict[str, Any]:
@@ -97,7 +98,7 @@ class Handlers:
         uri = params.get("uri")
         if not isinstance(uri, str):
             raise invalid_params("params.uri must be a string")
-        found = self.catalog.find_resource(uri)
+        found = await self.catalog.find_resource(uri)
         if found is None:
             if info.modern:
                 raise invalid_params(f"Resource not found: {uri}", {"uri": uri})
@@ -118,7 +119,7 @@ class Handlers:
     async def get_prompt(self, request: Exchange) -> dict[str, Any]:
         params = request.params
         name = _name(params)
-        prompt = self.catalog.prompts.get(name)
+        prompt = await self.catalog.get_prompt(name)
         if prompt is None:
             raise invalid_params(f"Unknown prompt: {name}")
         arguments = params.get("arguments") or {}
@@ -137,14 +138,14 @@ class Handlers:
         target = ref.get("name") if kind == "ref/prompt" else ref.get("uri")
         if kind not in ("ref/prompt", "ref/resource") or not isinstance(target, str):
             raise invalid_params("params.ref must be a ref/prompt with a name or a ref/resource with a uri")
-        if kind == "ref/prompt" and target not in self.catalog.prompts:
+        if kind == "ref/prompt" and await self.catalog.get_prompt(target) is None:
             raise invalid_params(f"Unknown prompt: {target}")
         name, value = argument.get("name"), argument.get("value", "")
         if not isinstance(name, str) or not isinstance(value, str):
             raise invalid_params("params.argument needs string name and value")
         context = params.get("context") or {}
         supplied = context.get("arguments") if isinstance(context, dict) else None
-        completer = self.catalog.completers.get((kind, target))
+        completer = await self.catalog.get_completer(kind, target)
         values: list[str] = []
         if completer is not None:
             produced = completer(name, value, supplied if isinstance(supplied, dict) else {})

@@ -12,14 +12,15 @@ from .versions import SUPPORTED_VERSIONS, negotiate_handshake
 
 
 def capabilities(catalog: Catalog, modern: bool) -> dict[str, Any]:
+    offers = catalog.offers
     caps: dict[str, Any] = {"logging": {}}
-    if catalog.has_tools:
+    if offers.tools:
         caps["tools"] = {"listChanged": True} if modern else {}
-    if catalog.resources or catalog.templates:
+    if offers.resources:
         caps["resources"] = {"listChanged": True, "subscribe": True} if modern else {"subscribe": True}
-    if catalog.prompts:
+    if offers.prompts:
         caps["prompts"] = {"listChanged": True} if modern else {}
-    if catalog.completers:
+    if offers.completions:
         caps["completions"] = {}
     return caps
 

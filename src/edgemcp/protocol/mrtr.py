@@ -57,7 +57,7 @@ async def resumable(
                 raise invalid_params("inputResponses must be an object")
             answers.update(responses)
     ctx = Context(info, channel, request_id=request_id, progress_token=progress_token,
-                  answers=answers, state=state, dry_run=dry_run)
+                  answers=answers, state=state, dry_run=dry_run, meta=meta if isinstance(meta, dict) else None)
     try:
         return await run(ctx)
     except InputRequired as needed:

@@ -6,7 +6,7 @@ hands it a ``Services`` (edgemcp's pipeline over the store) and a ``Channel`` (t
 response stream); a test may hand it in-memory ones.
 """
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -50,8 +50,20 @@ class Prompt(Protocol):
     async def render(self, arguments: dict[str, Any], ctx: Context) -> Result: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """What a server advertises in its capabilities."""
+
+    tools: bool = False
+    resources: bool = False
+    prompts: bool = False
+    completions: bool = False
+
+
 class Catalog(Protocol):
-    """What a server offers besides its tools, and how it lists things."""
+    """What a server offers besides its tools (those come through ``Services``, which
+    guard them), and how it lists things. Lookups are async: a catalog may live on
+    other servers (a gateway's upstreams)."""
 
     @property
     def server_info(self) -> dict[str, Any]: ...
@@ -66,17 +78,14 @@ class Catalog(Protocol):
         """Lists may differ per caller (authentication is on): never share them."""
         ...
     @property
-    def has_tools(self) -> bool: ...
-    @property
-    def resources(self) -> Mapping[str, Resource]: ...
-    @property
-    def templates(self) -> Sequence[Resource]: ...
-    @property
-    def prompts(self) -> Mapping[str, Prompt]: ...
-    @property
-    def completers(self) -> Mapping[tuple[str, str], Completer]: ...
+    def offers(self) -> Offers: ...
 
-    def find_resource(self, uri: str) -> tuple[Resource, dict[str, str]] | None: ...
+    async def list_resources(self) -> Sequence[Resource]: ...
+    async def list_templates(self) -> Sequence[Resource]: ...
+    async def find_resource(self, uri: str) -> tuple[Resource, dict[str, str]] | None: ...
+    async def list_prompts(self) -> Sequence[Prompt]: ...
+    async def get_prompt(self, name: str) -> Prompt | None: ...
+    async def get_completer(self, kind: str, target: str) -> Completer | None: ...
 
 
 T = TypeVar("T", bound=Tool)

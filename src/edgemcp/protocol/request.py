@@ -23,6 +23,8 @@ class RequestInfo:
     cache_bypass: bool = False  # the client asked for a fresh result (Cache-Control: no-cache)
     client: str | None = None  # the peer address, for per-IP limits of anonymous callers
     idempotency_key: str | None = None  # from the Idempotency-Key header
+    correlation_id: str | None = None  # the operator's handle on this request (X-Correlation-Id)
+    via: tuple[str, ...] = ()  # the routers this request already passed through (loop detection)
 
     @property
     def modern(self) -> bool:

@@ -4,7 +4,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..protocol.context import Context
+from ..protocol.meta import PLACEMENT
 from .content import is_content, message, text
+from .policy import Placement, check_placement
 from .signature import FunctionSignature
 from .tools import check_name
 
@@ -17,9 +19,13 @@ class Prompt:
         name: str | None = None,
         title: str | None = None,
         description: str | None = None,
+        placement: Placement = "any",
         meta: dict[str, Any] | None = None,
     ) -> None:
         self.name = check_name(name or fn.__name__, "prompt")
+        self.placement = check_placement(placement)
+        if placement != "any":  # advertised only when declared, as for resources
+            meta = {**(meta or {}), PLACEMENT: placement}
         self.signature = FunctionSignature(fn, name=self.name)
         properties = self.signature.input_schema.get("properties", {})
         required = self.signature.required()

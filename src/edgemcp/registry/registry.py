@@ -1,13 +1,13 @@
 """``Registry``: everything an app serves (tools, resources, templates, prompts and
 completions) and how it describes itself. The protocol core reads it as its ``Catalog``."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..protocol.ports import Completer
+from ..protocol.ports import Completer, Offers
 from .prompts import Prompt
 from .resources import Resource, ResourceTemplate
-from .source import LocalTools, ToolSource
+from .source import LocalTools
 
 
 class Registry:
@@ -20,16 +20,16 @@ class Registry:
         # With authentication, lists may differ per caller: they are never shared.
         self.private_lists = private_lists
         self.local_tools = LocalTools()
-        self.tool_source: ToolSource = self.local_tools
         self.resources: dict[str, Resource] = {}
         self.templates: list[ResourceTemplate] = []
         self.prompts: dict[str, Prompt] = {}
         self.completers: dict[tuple[str, str], Completer] = {}
 
     @property
-    def has_tools(self) -> bool:
-        """Whether to advertise tools: any registered here, or a source of them elsewhere."""
-        return self.tool_source is not self.local_tools or bool(self.local_tools)
+    def offers(self) -> Offers:
+        return Offers(tools=bool(self.local_tools),
+                      resources=bool(self.resources or self.templates), prompts=bool(self.prompts),
+                      completions=bool(self.completers))
 
     def add_resource(self, resource: Resource) -> None:
         if isinstance(resource, ResourceTemplate):
@@ -43,7 +43,25 @@ class Registry:
     def add_completer(self, ref: tuple[str, str], completer: Callable[..., Any]) -> None:
         self.completers[ref] = completer
 
-    def find_resource(self, uri: str) -> tuple[Resource, dict[str, str]] | None:
+    async def list_resources(self) -> Sequence[Resource]:
+        return list(self.resources.values())
+
+    async def list_templates(self) -> Sequence[ResourceTemplate]:
+        return self.templates
+
+    async def list_prompts(self) -> Sequence[Prompt]:
+        return list(self.prompts.values())
+
+    async def get_prompt(self, name: str) -> Prompt | None:
+        return self.prompts.get(name)
+
+    async def get_completer(self, kind: str, target: str) -> Completer | None:
+        return self.completers.get((kind, target))
+
+    async def find_resource(self, uri: str) -> tuple[Resource, dict[str, str]] | None:
+        return self.match_resource(uri)
+
+    def match_resource(self, uri: str) -> tuple[Resource, dict[str, str]] | None:
         resource = self.resources.get(uri)
         if resource is not None:
             return resource, {}

@@ -7,7 +7,9 @@ from typing import Any
 
 from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context
+from ..protocol.meta import PLACEMENT
 from .content import resource_contents
+from .policy import Placement, check_placement
 from .signature import FunctionSignature
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -27,16 +29,19 @@ class Resource:
         mime_type: str | None = None,
         cache_ttl: float | None = None,
         cache_scope: CacheScope = "private",
+        placement: Placement = "any",
         meta: dict[str, Any] | None = None,
     ) -> None:
         self.uri = uri
+        self.placement = check_placement(placement)
         self.name = name or fn.__name__
         self.title = title
         self.description = description if description is not None else (fn.__doc__ or None)
         self.mime_type = mime_type
         self.cache = CachePolicy.from_seconds(cache_ttl, cache_scope)
         self.signature = FunctionSignature(fn, name=self.name)
-        self.meta = meta
+        # Placement is advertised only when declared: "any" is every resource's default.
+        self.meta = {**(meta or {}), PLACEMENT: placement} if placement != "any" else meta
         self.definition = self._describe({"uri": uri})
 
     def _describe(self, base: dict[str, Any]) -> dict[str, Any]:
