@@ -62,7 +62,9 @@ class Server:
     def __init__(self, target: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
-        environment = {**os.environ, "EDGEMCP_SECRET": TEST_SECRET, **(env or {})}
+        # "{port}" in a value is this server's own port (a server told its own URL).
+        given = {name: value.replace("{port}", str(self.port)) for name, value in (env or {}).items()}
+        environment = {**os.environ, "EDGEMCP_SECRET": TEST_SECRET, **given}
         # Output goes to a file, not a pipe: nobody reads a pipe while the server runs, and
         # once its buffer fills (audit lines) every write would block the server.
         self.output = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()

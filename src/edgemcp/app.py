@@ -200,7 +200,8 @@ class EdgeMCP:
 
     def configure(self, *, store: Store | str | None = None, secret: str | bytes | None = None,
                   allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None,
-                  role: Role | None = None, core_url: str | None = None, transport: Any = None) -> None:
+                  role: Role | None = None, core_url: str | None = None, hop_secret: str | None = None,
+                  transport: Any = None) -> None:
         """Set the store, secret, allowed hosts, split role or outbound HTTP transport after
         construction (for platforms that hand them over at request time, such as a Worker's
         env). Takes effect at the next start: the runtime is built again."""
@@ -216,6 +217,8 @@ class EdgeMCP:
             self.settings.role = role
         if core_url is not None:
             self.settings.core_url = core_url
+        if hop_secret is not None:
+            self.settings.hop_secret = hop_secret
         if transport is not None:
             self._transport = transport
         self._runtime = None

@@ -6,6 +6,8 @@
 | ``EDGEMCP_STORE`` | var | the store, naming a binding: ``kv://EDGEMCP_KV`` (default) or ``durable://EDGEMCP_DO`` |
 | ``EDGEMCP_EXACT_STORE`` | var | optional exact store for replies, cancellations, rate limits, idempotency and kill switches, e.g. ``durable://EDGEMCP_DO`` |
 | ``EDGEMCP_ALLOWED_HOSTS`` / ``EDGEMCP_ALLOWED_ORIGINS`` | var | comma-separated, as on any host |
+| ``EDGEMCP_ROLE`` / ``EDGEMCP_CORE_URL`` | var | ``edge``: forward core-placed tools to the core deployment at that URL (through ``fetch``) |
+| ``EDGEMCP_HOP_SECRET`` | secret | optional key for identity assertions to the core (default: derived from ``EDGEMCP_SECRET``) |
 
 Nothing here runs at import time: env exists only inside a request.
 """
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..runtime import ConfigurationError
+from ..settings import Role
 from ..store import MemoryStore, Store
 from ..store.durable import DurableObjectStore
 from ..store.kv import WorkersKVStore
@@ -68,6 +71,9 @@ class WorkerSettings:
     exact_store: str | None
     allowed_hosts: tuple[str, ...] | None
     allowed_origins: tuple[str, ...] | None
+    role: Role | None = None  # a split app's edge forwards core tools to core_url
+    core_url: str | None = None
+    hop_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Any) -> "WorkerSettings":
@@ -80,12 +86,18 @@ class WorkerSettings:
             )
         hosts = env_list(env, "EDGEMCP_ALLOWED_HOSTS")
         origins = env_list(env, "EDGEMCP_ALLOWED_ORIGINS")
+        role = env_text(env, "EDGEMCP_ROLE")
+        if role is not None and role not in ("all", "edge", "core"):
+            raise ConfigurationError(f"EDGEMCP_ROLE={role!r}: expected all, edge or core")
         return cls(
             secret=secret,
             store=env_text(env, "EDGEMCP_STORE") or DEFAULT_STORE,
             exact_store=env_text(env, "EDGEMCP_EXACT_STORE"),
             allowed_hosts=tuple(hosts) if hosts is not None else None,
             allowed_origins=tuple(origins) if origins is not None else None,
+            role=role,  # type: ignore[arg-type]
+            core_url=env_text(env, "EDGEMCP_CORE_URL"),
+            hop_secret=env_text(env, "EDGEMCP_HOP_SECRET"),
         )
 
     def open_store(self, env: Any) -> Store:

@@ -32,10 +32,16 @@ class WorkerHandler:
         settings = WorkerSettings.from_env(env)
         if self.asgi is not None and settings == self.settings:
             return self.asgi
+        transport = None
+        if settings.role == "edge":
+            from .fetch import FetchTransport  # httpx, vendored only by Workers that forward
+
+            transport = FetchTransport()
         self.app.configure(
             store=settings.open_store(env), secret=settings.secret,
             allowed_hosts=list(settings.allowed_hosts) if settings.allowed_hosts is not None else None,
             allowed_origins=list(settings.allowed_origins) if settings.allowed_origins is not None else None,
+            role=settings.role, core_url=settings.core_url, hop_secret=settings.hop_secret, transport=transport,
         )
         self.app.start()  # build now, so a store lacking a capability fails here
         self.asgi = self.app.asgi(self.path)

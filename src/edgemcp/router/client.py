@@ -103,6 +103,8 @@ class UpstreamClient:
 
     async def era(self, info: RequestInfo) -> str:
         """``modern`` when the upstream answers ``server/discover`` for 2026-07-28."""
+        if self.upstream.era is not None:
+            return self.upstream.era
         now = asyncio.get_running_loop().time()
         if self._era is not None and self._era[1] > now:
             return self._era[0]
@@ -125,12 +127,15 @@ class UpstreamClient:
                 "params": {"_meta": self._modern_meta(None, info)}}
         headers = await self._headers(info, {"mcp-protocol-version": LATEST_MODERN, "mcp-method": "server/discover"})
         response = await self.http.post(self.upstream.url, content=dumps(body), headers=headers)
-        if response.status_code >= 500:
-            raise httpx.TransportError(f"discover answered {response.status_code}")
         try:
-            result = response.json().get("result") if "json" in response.headers.get("content-type", "") else None
+            answer = response.json() if "json" in response.headers.get("content-type", "") else None
         except ValueError:
-            result = None
+            answer = None
+        if response.status_code >= 500:  # not "I do not speak 2026-07-28": a failure
+            if isinstance(answer, dict) and "error" in answer:
+                self._answer(answer, response.status_code)
+            raise httpx.TransportError(f"discover answered {response.status_code}")
+        result = answer.get("result") if isinstance(answer, dict) else None
         versions = result.get("supportedVersions") if isinstance(result, dict) else None
         return "modern" if isinstance(versions, list) and LATEST_MODERN in versions else "handshake"
 

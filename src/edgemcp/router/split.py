@@ -102,7 +102,8 @@ def serve_edge(registry: Registry, foundation: Foundation, settings: Settings, i
                                  "(e.g. https://origin.example.com/mcp) or EdgeMCP(core_url=...)")
     http = http_client(transport)
     signer = HopSigner(hop_secret(settings, foundation), core_audience(foundation.name))
-    client = UpstreamClient(Upstream("core", core_url, timeout=settings.core_timeout), http, foundation.keyspace,
+    core = Upstream("core", core_url, timeout=settings.core_timeout, era="modern")  # the same app: edgemcp
+    client = UpstreamClient(core, http, foundation.keyspace,
                             Health(foundation.keyspace), hop_id=foundation.hop_id, signer=signer)
     catalog = SplitCatalog(registry, client)
     return Served(catalog, catalog.tools, identity, close=http.aclose)

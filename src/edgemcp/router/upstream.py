@@ -25,6 +25,7 @@ class Upstream:
     placement: Placement = "any"
     credentials: Credentials | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    era: Literal["modern", "handshake"] | None = None  # None: ask it (server/discover)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
