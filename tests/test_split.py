@@ -196,7 +196,7 @@ def test_an_edge_whose_core_is_itself_is_refused_as_a_loop() -> None:
 
 
 class HTMLCore(JSONHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/html")
         self.end_headers()
@@ -204,7 +204,7 @@ class HTMLCore(JSONHandler):
 
 
 class GarbageCore(JSONHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.end_headers()
@@ -212,7 +212,7 @@ class GarbageCore(JSONHandler):
 
 
 class TruncatedCore(JSONHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.end_headers()
@@ -222,7 +222,7 @@ class TruncatedCore(JSONHandler):
 
 
 class SilentCore(JSONHandler):
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         time.sleep(20)
 
 

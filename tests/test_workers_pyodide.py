@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .conftest import ROOT, Server
 from .test_conformance import NODE as CONFORMANCE_NODE
 from .test_conformance import run_suite
 from .test_replicas import elicit_here_answer_there, initialize
@@ -207,3 +208,57 @@ async def test_a_client_disconnect_cancels_the_call(probe_worker: Worker) -> Non
                 break
             await asyncio.sleep(0.1)
     assert state["result"]["content"][0]["text"] == "cancelled"
+
+
+# ----- a split app's edge on the Worker, its core on the host ------------------------------
+
+
+@pytest.fixture(scope="module")
+def split_edge() -> Iterator[tuple[Worker, Server]]:
+    """examples/split.py twice: the core under uvicorn on the host, the edge in Pyodide,
+    forwarding core tools through the platform's fetch (edgemcp.cloudflare.fetch)."""
+    core = Server("examples.split:app", {"EDGEMCP_ROLE": "core"})
+    worker = Worker(vars={"EDGEMCP_ROLE": "edge", "EDGEMCP_CORE_URL": core.url}, durable_object=True,
+                    entry="split_worker", extra_modules=(HARNESS / "split_worker.py", ROOT / "examples" / "split.py"))
+    yield worker, core
+    worker.stop()
+    core.stop()
+
+
+def core_calls(core: Server) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in core.read_output().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "tools/call"]
+
+
+async def test_the_edge_role_forwards_core_tools_through_fetch(split_edge: tuple[Worker, Server]) -> None:
+    worker, core = split_edge
+    account = "NL91ABNA0417164300"
+    async with httpx.AsyncClient(timeout=60) as client:
+        headers, body = modern("forecast", {"city": "Lisbon"})
+        here = await client.post(worker.url, headers=headers, json=body)
+        assert "Lisbon" in here.json()["result"]["content"][0]["text"]
+        assert core_calls(core) == []  # an edge tool: the core never heard of it
+
+        headers, body = modern("balance", {"account": account})
+        there = await client.post(worker.url, headers=headers, json=body)
+        assert there.status_code == 200, there.text
+        assert account in there.json()["result"]["content"][0]["text"]
+        ran = core_calls(core)
+        assert [r["tool"] for r in ran] == ["balance"]
+        assert ran[0]["correlation_id"] == there.headers["x-correlation-id"]
+
+        # The core asks for a confirmation: the edge answers with its own input_required,
+        # and the retry carries the answer through to the core.
+        headers, body = modern("transfer", {"account": account, "amount": 5})
+        body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = {"elicitation": {}}
+        asked = (await client.post(worker.url, headers=headers, json=body)).json()
+        result = asked["result"]
+        assert result["resultType"] == "input_required"
+        (key, request), = result["inputRequests"].items()
+        assert request["params"]["requestedSchema"]["properties"]["confirm"]["type"] == "boolean"
+        body["id"] = 2
+        body["params"] |= {"inputResponses": {key: {"action": "accept", "content": {"confirm": True}}},
+                           "requestState": result["requestState"]}
+        done = (await client.post(worker.url, headers=headers, json=body)).json()
+        assert done["result"]["content"][0]["text"] == f"Transferred 5.00 EUR from account {account}."
+        assert [r["tool"] for r in core_calls(core)][-2:] == ["transfer", "transfer"]  # asked, then ran
