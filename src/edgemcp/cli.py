@@ -129,6 +129,19 @@ def main(argv: list[str] | None = None) -> None:
     tokens.add_argument("--app", required=True, help=app_help)
 
     add_schema_command(commands)
+    # The router's parser is built here; its module (which needs httpx) loads only to run.
+    router = commands.add_parser("router", help="serve a gateway over MCP servers (merged tools, routed calls)")
+    router.add_argument("--upstream", action="append", default=[], metavar="NAME=URL", required=True,
+                        help="an upstream MCP server (repeatable)")
+    router.add_argument("--route", action="append", default=[], metavar="GLOB=NAME",
+                        help="tools whose name matches GLOB go to upstream NAME (settles a clash)")
+    router.add_argument("--prefix", action="append", default=[], metavar="NAME=PREFIX",
+                        help="prefix every name from upstream NAME")
+    router.add_argument("--fail-closed", action="append", default=[], metavar="NAME",
+                        help="refuse merged lists while upstream NAME is unreachable (default: leave it out)")
+    router.add_argument("--timeout", type=float, help="seconds an upstream may stay silent (default 30)")
+    router.add_argument("--host", default="127.0.0.1")
+    router.add_argument("--port", type=int, default=8000)
 
     args = parser.parse_args(argv)
     if args.command == "dev":
@@ -141,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(_tokens_command(args)))
     elif args.command == "schema":
         sys.exit(run_schema(args))
+    elif args.command == "router":
+        from .router.cli import run_router
+
+        sys.exit(run_router(args))
 
 
 if __name__ == "__main__":

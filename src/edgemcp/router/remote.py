@@ -58,7 +58,7 @@ async def relay(ctx: Context, upstream: str, send: Send) -> dict[str, Any]:
 
 def _input_request(upstream: str, wire: Any) -> InputRequest:
     method = wire.get("method") if isinstance(wire, dict) else None
-    params = wire.get("params") if isinstance(wire, dict) else None
+    params = wire.get("params", {}) if isinstance(wire, dict) else None  # roots/list may have none
     if method not in CAPABILITY_OF or not isinstance(params, dict):
         raise bad_answer(upstream, f"an input request for {method!r}")
     return InputRequest(method, params, CAPABILITY_OF[method])
