@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -103,8 +103,8 @@ class StandIn(JSONHandler):
     """A STAND-IN upstream: answers server/discover, tools/list and tools/call in 2026-07-28,
     and records every request's headers (what the router sent it)."""
 
-    seen: list[dict[str, str]] = []
-    tools = [{"name": "whoami", "inputSchema": {"type": "object", "properties": {}}},
+    seen: ClassVar[list[dict[str, str]]] = []
+    tools: ClassVar[list[dict[str, Any]]] = [{"name": "whoami", "inputSchema": {"type": "object", "properties": {}}},
              {"name": "region_echo", "inputSchema": {"type": "object", "properties": {
                  "region": {"type": "string", "x-mcp-header": "Region"}}}}]
 
@@ -196,7 +196,7 @@ def test_names_clash_at_start_unless_a_prefix_or_a_route_settles_it(sdk_upstream
         await router.start().warm_up()
 
     both = [Upstream("sdk", sdk_upstream.url), Upstream("edgemcp", edgemcp_upstream.url)]
-    with pytest.raises(ConfigurationError, match="clash.*test_simple_text"):
+    with pytest.raises(ConfigurationError, match=r"clash.*test_simple_text"):
         asyncio.run(warm(Router(upstreams=both, secret=TEST_SECRET, audit=False)))
     prefixed = [both[0], Upstream("edgemcp", edgemcp_upstream.url, prefix="e_")]
     asyncio.run(warm(Router(upstreams=prefixed, secret=TEST_SECRET, audit=False)))
