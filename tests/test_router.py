@@ -8,6 +8,7 @@ upstreams and a recording stand-in upstream (a small HTTP server speaking just e
 named as a stand-in below).
 """
 
+import asyncio
 import json
 import threading
 import time
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from edgemcp.router import Router, Upstream
+from edgemcp.router.gateway import MEMO_SECONDS
 from edgemcp.router.health import DOWN_FOR
 from edgemcp.runtime import ConfigurationError
 
@@ -190,8 +192,6 @@ def test_lists_are_cached_and_calls_never_fan_out(stand_in: str) -> None:
 
 def test_names_clash_at_start_unless_a_prefix_or_a_route_settles_it(sdk_upstream: Server,
                                                                      edgemcp_upstream: Server) -> None:
-    import asyncio
-
     async def warm(router: Router) -> None:
         await router.start().warm_up()
 
@@ -284,3 +284,19 @@ def test_a_router_that_is_its_own_upstream_is_refused_as_a_loop() -> None:
         assert "Loop detected" in router.read_output()
     finally:
         router.stop()
+
+
+async def test_an_upstream_that_changes_its_surface_is_logged_and_counted(stand_in: str,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    router = Router(upstreams=[Upstream("probe", stand_in)], min_list_ttl=0.05, secret=TEST_SECRET, audit=False)
+    catalog = router.start().catalog
+    assert [t.name for t in await catalog.list_tools()] == ["whoami", "region_echo"]  # type: ignore[attr-defined]
+    StandIn.tools = [*StandIn.tools, {"name": "new_tool", "inputSchema": {"type": "object"}}]
+    try:
+        await asyncio.sleep(MEMO_SECONDS + 0.1)  # past the replica's memo and the list's lifetime
+        with caplog.at_level("WARNING", logger="edgemcp"):
+            assert "new_tool" in [t.name for t in await catalog.list_tools()]  # type: ignore[attr-defined]
+        assert "upstream probe changed its surface" in caplog.text
+        assert await router.start().keyspace.count("router-digest-changes:probe") == 1
+    finally:
+        StandIn.tools = StandIn.tools[:2]

@@ -482,3 +482,53 @@ def test_lock_is_stable_under_reordering() -> None:
     assert text == dumps(build_lock(server, {"tools": backward}))
     # Readable in review: sorted keys, two-space indent, one key per line.
     assert text.startswith('{\n  "digest": "sha256:') and '\n  "lockVersion": 1,\n' in text
+
+
+# ----- version skew at run time: the digests on every list ----------------------------------
+
+
+async def list_result(app: EdgeMCP, method: str = "tools/list") -> dict[str, Any]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi()), base_url="http://localhost") as http:
+        response = await http.post("/mcp", headers={
+            "accept": "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28",
+            "mcp-method": method}, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": {"_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}}}})
+    result: dict[str, Any] = response.json()["result"]
+    return result
+
+
+def digest_app(description: str) -> EdgeMCP:
+    app = EdgeMCP("digests", secret=TEST_SECRET, audit=False, page_size=1)
+
+    @app.tool(description=description)
+    def lookup(customer_email: str) -> str:
+        return customer_email
+
+    @app.tool()
+    def other(n: int) -> int:
+        return n
+
+    @app.prompt()
+    def greet(name: str) -> str:
+        return name
+
+    return app
+
+
+async def test_list_results_carry_the_digests_a_lock_holds() -> None:
+    app = digest_app("Find a customer.")
+    first = await list_result(app)
+    tool = first["tools"][0]
+    # Per tool: the same digest `edgemcp schema lock` records for it.
+    assert tool["_meta"]["dev.edgemcp/schemaDigest"] == item_digest(tool)
+    # Per list: one digest for all of it, the same on every page (page_size=1 here).
+    whole = first["_meta"]["dev.edgemcp/schemaDigest"]
+    assert whole.startswith("sha256:") and "nextCursor" in first
+    prompts = await list_result(app, "prompts/list")
+    assert prompts["_meta"]["dev.edgemcp/schemaDigest"] != whole
+    # A changed tool changes both its digest and the list's.
+    changed = await list_result(digest_app("Find a customer by email."))
+    assert changed["tools"][0]["_meta"]["dev.edgemcp/schemaDigest"] != tool["_meta"]["dev.edgemcp/schemaDigest"]
+    assert changed["_meta"]["dev.edgemcp/schemaDigest"] != whole
+    assert (await list_result(digest_app("Find a customer.")))["_meta"]["dev.edgemcp/schemaDigest"] == whole

@@ -1,18 +1,33 @@
 """The methods that do the work: list, call, read, get and complete."""
 
-from collections.abc import Awaitable
-from typing import Any
+import hashlib
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol
 
 from .caching import cacheable
 from .context import Context
 from .errors import RESOURCE_NOT_FOUND_LEGACY, MCPError, invalid_params
 from .exchange import Exchange
-from .meta import CACHE, DRY_RUN, IDEMPOTENCY_KEY
+from .meta import CACHE, DRY_RUN, IDEMPOTENCY_KEY, SCHEMA_DIGEST
 from .mrtr import resumable, retried
 from .pagination import paginate
 from .ports import Catalog, ToolCall
 
 BYPASS = "bypass"  # _meta["dev.edgemcp/cache"] on a request: skip the result cache
+
+
+class Listed(Protocol):
+    @property
+    def definition(self) -> dict[str, Any]: ...
+    @property
+    def digest(self) -> str: ...
+
+
+def list_digest(items: Sequence[Listed]) -> str:
+    """One digest for a whole list (every page), from its items' own: a client that kept it
+    can tell the list changed without comparing definitions."""
+    joined = "\n".join(item.digest for item in items).encode()
+    return "sha256:" + hashlib.sha256(joined).hexdigest()
 
 
 def _arguments(params: dict[str, Any]) -> dict[str, Any]:
@@ -36,9 +51,10 @@ class Handlers:
         self.catalog = catalog
 
     # -- lists ---------------------------------------------------------------------------
-    def _page(self, key: str, items: list[dict[str, Any]], request: Exchange) -> dict[str, Any]:
+    def _page(self, key: str, items: Sequence[Listed], request: Exchange) -> dict[str, Any]:
         page, following = paginate(items, request.params.get("cursor"), self.catalog.page_size)
-        result: dict[str, Any] = {key: list(page)}
+        result: dict[str, Any] = {key: [item.definition for item in page],
+                                  "_meta": {SCHEMA_DIGEST: list_digest(items)}}
         if following is not None:
             result["nextCursor"] = following
         if request.info.modern:
@@ -48,17 +64,16 @@ class Handlers:
 
     async def list_tools(self, request: Exchange) -> dict[str, Any]:
         tools = await request.services.list_tools(request.info)
-        return self._page("tools", [t.definition for t in tools], request)
+        return self._page("tools", tools, request)
 
     async def list_resources(self, request: Exchange) -> dict[str, Any]:
-        return self._page("resources", [r.definition for r in await self.catalog.list_resources()], request)
+        return self._page("resources", await self.catalog.list_resources(), request)
 
     async def list_templates(self, request: Exchange) -> dict[str, Any]:
-        return self._page("resourceTemplates", [t.definition for t in await self.catalog.list_templates()],
-                          request)
+        return self._page("resourceTemplates", await self.catalog.list_templates(), request)
 
     async def list_prompts(self, request: Exchange) -> dict[str, Any]:
-        return self._page("prompts", [p.definition for p in await self.catalog.list_prompts()], request)
+        return self._page("prompts", await self.catalog.list_prompts(), request)
 
     # -- work ----------------------------------------------------------------------------
     async def call_tool(self, request: Exchange) -> dict[str, Any]:

@@ -29,3 +29,6 @@ DRY_RUN: Final = VENDOR + "dryRun"  # also on a request: "run this as a dry run"
 IDEMPOTENCY_KEY: Final = VENDOR + "idempotencyKey"
 IDEMPOTENCY: Final = VENDOR + "idempotency"  # "replayed" on a replayed result
 CORRELATION_ID: Final = VENDOR + "correlationId"
+# On a tool definition: its contract's digest (as `edgemcp schema lock` records it); on a
+# list result: the digest of the whole list, so a client or gateway notices a changed server.
+SCHEMA_DIGEST: Final = VENDOR + "schemaDigest"

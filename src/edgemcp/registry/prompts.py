@@ -5,6 +5,7 @@ from typing import Any
 
 from ..protocol.context import Context
 from ..protocol.meta import PLACEMENT
+from ..schema.lock import item_digest
 from .content import is_content, message, text
 from .policy import Placement, check_placement
 from .signature import FunctionSignature
@@ -43,6 +44,7 @@ class Prompt:
             self.definition["description"] = self.description.strip()
         if meta:
             self.definition["_meta"] = meta
+        self.digest = item_digest(self.definition)
 
     async def render(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         kwargs = self.signature.bind(arguments, ctx)

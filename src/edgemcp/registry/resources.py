@@ -8,6 +8,7 @@ from typing import Any
 from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context
 from ..protocol.meta import PLACEMENT
+from ..schema.lock import item_digest
 from .content import resource_contents
 from .policy import Placement, check_placement
 from .signature import FunctionSignature
@@ -43,6 +44,7 @@ class Resource:
         # Placement is advertised only when declared: "any" is every resource's default.
         self.meta = {**(meta or {}), PLACEMENT: placement} if placement != "any" else meta
         self.definition = self._describe({"uri": uri})
+        self.digest = item_digest(self.definition)
 
     def _describe(self, base: dict[str, Any]) -> dict[str, Any]:
         base["name"] = self.name
@@ -69,6 +71,7 @@ class ResourceTemplate(Resource):
         super().__init__(fn, uri_template, **options)
         self.uri_template = uri_template
         self.definition = self._describe({"uriTemplate": uri_template})
+        self.digest = item_digest(self.definition)
         self.variables = _VARIABLE.findall(uri_template)
         parts = _VARIABLE.split(uri_template)
         # Even parts are literals, odd parts variable names; a variable never spans a "/".

@@ -17,7 +17,8 @@ from typing import Any, TypedDict, Unpack
 from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context, InputRequired
 from ..protocol.errors import ArgumentsError, MCPError, ToolError
-from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCOPES
+from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCHEMA_DIGEST, SCOPES
+from ..schema.lock import item_digest
 from .content import is_content, text
 from .policy import Placement, Rate, Summary, check_placement, check_summaries
 from .signature import FunctionSignature, OutputSchema
@@ -95,14 +96,16 @@ class Tool:
         audit: dict[str, Summary] | None = None,
     ) -> None:
         self.name: str = definition["name"]
-        self.definition = definition
+        # The contract's digest, as `edgemcp schema lock` records it, advertised with the tool.
+        self.digest = item_digest(definition)
+        self.definition = {**definition, "_meta": {**(definition.get("_meta") or {}), SCHEMA_DIGEST: self.digest}}
         self.placement = placement
         self.cache = cache
         self.scopes = scopes
         self.rate = rate
         self.dry_run = dry_run
         self.audit = audit or {}  # per-argument summaries for the audit log
-        input_schema = definition.get("inputSchema") or {}
+        input_schema = self.definition.get("inputSchema") or {}
         # x-mcp-header names (lower-cased) mapped to the property path each mirrors.
         self.header_params: dict[str, tuple[str, ...]] = {}
         _collect_headers(input_schema, (), self.header_params)

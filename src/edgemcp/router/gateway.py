@@ -29,7 +29,7 @@ from ..registry.policy import Placement
 from ..registry.registry import Registry
 from ..registry.tools import Tool
 from ..runtime import ConfigurationError
-from ..schema.lock import item_digest
+from ..schema.lock import SECTIONS, item_digest, surface_digest
 from ..store import Keyspace, StoreError
 from .client import UpstreamClient
 from .remote import RemotePrompt, RemoteResource, RemoteTool
@@ -153,15 +153,26 @@ class GatewayCatalog:
             except MCPError as exc:
                 log.warning("router: cannot list upstream %s: %s", client.upstream.name, exc.message)
                 return client, exc.message
-            previous = None
             try:
-                previous = await self.keyspace.get(key)
                 await self.keyspace.set(key, lists, max(ttl_ms / 1000, self.min_list_ttl))
+                await self._note_digest(client.upstream.name, lists)
             except StoreError:
                 log.warning("router: the store is unavailable; %s's lists are not cached", client.upstream.name)
-            if isinstance(previous, dict) and previous.get("tools") != lists.get("tools"):
-                log.warning("router: upstream %s changed its tools", client.upstream.name)
             return client, lists
+
+    async def _note_digest(self, upstream: str, lists: dict[str, Any]) -> None:
+        """Log and count a change of an upstream's surface (version skew behind the router)."""
+        digest = surface_digest({section: {str(item.get(field)): item_digest(item) for item in lists.get(section, [])}
+                                 for section, field in SECTIONS.items()})
+        key = f"router-digest:{upstream}"
+        previous = await self.keyspace.get(key)
+        if previous == digest:
+            return
+        await self.keyspace.set(key, digest)
+        if previous is not None:
+            changes = await self.keyspace.incr(f"router-digest-changes:{upstream}")
+            log.warning("router: upstream %s changed its surface (%s, change %d since it was first seen)",
+                        upstream, digest, changes)
 
     async def _fetch(self, client: UpstreamClient) -> tuple[dict[str, Any], int]:
         lists: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from ..protocol.context import Context, InputRequest
 from ..protocol.meta import SERVER_INFO
 from ..registry.resources import Resource
 from ..registry.tools import Tool
+from ..schema.lock import item_digest
 from .client import CAPABILITY_OF, UpstreamClient, header_value
 from .upstream import bad_answer
 
@@ -107,6 +108,7 @@ class RemoteResource:
 
     def __init__(self, definition: dict[str, Any], client: UpstreamClient, local: Resource | None = None) -> None:
         self.definition = definition
+        self.digest = item_digest(definition)
         self.client = client
         self.cache = local.cache if local is not None else None
 
@@ -126,6 +128,7 @@ class RemotePrompt:
 
     def __init__(self, definition: dict[str, Any], client: UpstreamClient, *, remote_name: str) -> None:
         self.definition = definition
+        self.digest = item_digest(definition)
         self.client = client
         self.remote_name = remote_name
 

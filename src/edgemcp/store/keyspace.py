@@ -47,6 +47,14 @@ class Keyspace:
     async def delete(self, name: str) -> None:
         await self.store.delete(self.prefix + name)
 
+    async def incr(self, name: str, amount: int = 1, ttl: float | None = None) -> int:
+        """A counter (stored as the store's own integer, not msgpack: read it with ``count``)."""
+        return await self.store.incr(self.prefix + name, amount, self._ttl(ttl))
+
+    async def count(self, name: str) -> int:
+        raw = await self.store.get(self.prefix + name)
+        return 0 if raw is None else int(raw)
+
     async def take(self, name: str, capacity: float, per_second: float, cost: float = 1) -> float:
         return await self.store.take(self.prefix + name, capacity, per_second, cost)
 
