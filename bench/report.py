@@ -74,6 +74,13 @@ class Results:
                   if base_by_rep.get(r["rep"])]
         return _median(ratios)
 
+    def latency_added(self, w: Any, c: int, server: str, base: str, quantile: str) -> float | None:
+        """Median over repetitions of the server's latency minus the base's (ms)."""
+        base_by_rep = {r["rep"]: r[f"{quantile}_ms"] for r in self.valid(w.key, c, base)}
+        added = [r[f"{quantile}_ms"] - base_by_rep[r["rep"]] for r in self.valid(w.key, c, server)
+                 if r["rep"] in base_by_rep]
+        return _median(added)
+
     def concurrencies(self, w: Any) -> list[int]:
         return sorted({c for (wk, c, _) in self.by if wk == w.key})
 
@@ -109,6 +116,9 @@ RATIO_TARGETS: list[tuple[str, str, str, str, Callable[[float], bool] | None]] =
      "edgemcp", lambda r: r >= 0.8),
     ("… for reference, bare Starlette with one SDK span vs without", "observability", "starlette-traced",
      "starlette", None),
+    ("tools/call through edgemcp's router vs direct: ≥ 0.5× (issue 12)", "router", "edgemcp-routed", "edgemcp",
+     lambda r: r >= 0.5),
+    ("… FastMCP's proxy vs direct, for reference", "router", "fastmcp-proxy", "edgemcp", None),
 ]
 
 
@@ -226,6 +236,12 @@ def markdown(raw: dict[str, Any], workloads: list[Any], servers: list[Any]) -> s
         if workload in by_key and 16 in res.concurrencies(by_key[workload]):
             r = res.ratio(by_key[workload], 16, server, base)
             target(name, r, None if r is None or passes is None else passes(r))
+    router = by_key.get("router")
+    if router is not None and 1 in res.concurrencies(router):
+        for key in ("edgemcp-routed", "fastmcp-proxy"):
+            for quantile in ("p50", "p99"):
+                added = res.latency_added(router, 1, key, "edgemcp", quantile)
+                target(f"added latency at c=1, {quantile}: {res.servers[key].label}", added, None, "{:.2f} ms")
     if cold:
         e = cold.get("edgemcp", {}).get("median_ms")
         b = cold.get("bare Starlette", {}).get("median_ms")

@@ -89,6 +89,7 @@ class ServerDef:
     redis: bool = False         # EDGEMCP_STORE points at the benchmark's redis-server
     note: str = ""
     baseline: bool = False      # imports edgemcp from the --baseline snapshot, not this checkout
+    upstream: str = ""          # a server key started alongside (on the wrk core) as this one's upstream
 
 
 SERVERS = [
@@ -106,6 +107,10 @@ SERVERS = [
     ServerDef("sdk-lowlevel", "official SDK low-level Server (stateless, JSON)", "sdk_lowlevel"),
     ServerDef("sdk-mcpserver", "official SDK MCPServer (stateless, JSON)", "sdk_mcpserver"),
     ServerDef("fastmcp", "FastMCP 4.1.6 (stateless, JSON)", "fastmcp_app"),
+    ServerDef("edgemcp-routed", "edgemcp router → edgemcp (upstream on the other core)", "edgemcp_router",
+              upstream="edgemcp"),
+    ServerDef("fastmcp-proxy", "FastMCP 4.1.6 proxy → edgemcp (upstream on the other core)", "fastmcp_proxy",
+              upstream="edgemcp"),
     ServerDef("raw-granian", "bare raw ASGI", "bare_asgi", runner="granian"),
     ServerDef("starlette-granian", "bare Starlette", "bare_starlette", runner="granian"),
     ServerDef("edgemcp-granian", "edgemcp", "edgemcp_app", runner="granian"),
@@ -250,12 +255,16 @@ def descendants(pid: int) -> list[int]:
 
 
 class Server:
-    def __init__(self, definition: ServerDef, cpu: int, redis_url: str | None) -> None:
+    def __init__(self, definition: ServerDef, cpu: int, redis_url: str | None,
+                 upstream: "Server | None" = None) -> None:
         self.d = definition
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.upstream = upstream
         extra = {"EDGEMCP_STORE": redis_url} if definition.redis and redis_url else {}
         extra.update(dict(definition.env))
+        if upstream is not None:
+            extra["BENCH_UPSTREAM_URL"] = upstream.url
         target = f"servers.{definition.module}:asgi"
         if definition.runner == "uvicorn":
             cmd = [str(VENV_PY), "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(self.port),
@@ -304,6 +313,8 @@ class Server:
             return ""
 
     def stop(self) -> None:
+        if self.upstream is not None:
+            self.upstream.stop()
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)   # our own process group (start_new_session)
@@ -357,6 +368,8 @@ class Redis:
         redis.Redis(port=self.port).flushall()
 
     def stop(self) -> None:
+        if self.upstream is not None:
+            self.upstream.stop()
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
@@ -603,6 +616,14 @@ WORKLOADS = [
                   "opening one SDK span per request the same way: what the SDK alone costs. Issue 6: "
                   "audit on costs at most 10% (edgemcp ≥ 0.9× edgemcp-noaudit); traced at least 0.8× "
                   "untraced (edgemcp-traced ≥ 0.8× edgemcp)."),
+    Workload("router", "(h) tools/call through a router, protocol 2026-07-28",
+             ("starlette", "edgemcp", "edgemcp-routed", "fastmcp-proxy"),
+             full_concurrency=(1, 16),
+             note="edgemcp-routed is edgemcp's Router (memory store) in front of an edgemcp server; fastmcp-proxy "
+                  "is FastMCP's create_proxy in front of the same. The upstream runs on the other core (with "
+                  "wrk), so the server's core runs only the router; the direct edgemcp row is the same "
+                  "upstream called without a hop. Issue 12: routed ≥ 0.5× direct; the added latency at c=1 "
+                  "is the p50/p99 difference between the routed and direct rows."),
     Workload("guarded", "(f) tools/call with guards on (bearer auth, agent + tool rate limits), 2026-07-28",
              ("starlette", "edgemcp", "edgemcp-guarded"),
              note="edgemcp-guarded checks a bearer token (SHA-256 + constant-time compare) and takes a token "
@@ -623,8 +644,8 @@ def spec_for(workload: Workload, server: Server, sessions: list[str] | None = No
     if workload.key == "discover":
         return Spec("cycle", [step_modern("server/discover", 1, ['"supportedVersions":[', f'"{MODERN}"']),
                               step_modern("tools/list", 2, TOOLS_LISTED)])
-    if workload.key == "observability":
-        return Spec("cycle", [step_modern_call()])  # the bare apps answer the same shape
+    if workload.key in ("observability", "router"):
+        return Spec("cycle", [step_modern_call()])  # the bare apps and the proxies answer the same shape
     if workload.key == "guarded":
         return Spec("cycle", [step_guarded_call() if key == "edgemcp-guarded" else step_modern_call()])
     if workload.key == "cached":
@@ -865,7 +886,13 @@ def main() -> None:
             servers: dict[str, Server] = {}
             try:
                 for key in needed:
-                    servers[key] = Server(by_key[key], args.server_cpu, redis_srv.url if redis_srv else None)
+                    definition = by_key[key]
+                    upstream = None
+                    if definition.upstream:  # on the wrk core: the server's core serves only the server
+                        upstream = Server(by_key[definition.upstream], args.wrk_cpu, None)
+                        upstream.wait_ready()
+                    servers[key] = Server(definition, args.server_cpu, redis_srv.url if redis_srv else None,
+                                          upstream)
                 for srv in servers.values():
                     srv.wait_ready()
                 for key, srv in servers.items():   # the first real requests, then RSS "after start"

@@ -10,6 +10,7 @@ named as a stand-in below).
 
 import asyncio
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -300,3 +301,62 @@ async def test_an_upstream_that_changes_its_surface_is_logged_and_counted(stand_
         assert await router.start().keyspace.count("router-digest-changes:probe") == 1
     finally:
         StandIn.tools = StandIn.tools[:2]
+
+
+# ----- a handshake-era-only upstream (the official TypeScript SDK v1 server) -----------------
+
+
+@pytest.fixture(scope="module")
+def ts_upstream() -> Iterator[str]:
+    node = NODE.parent / "node"
+    process = subprocess.Popen([str(node), "ts_handshake_server.mjs"], cwd=NODE.parents[2],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    url = str(json.loads(process.stdout.readline())["url"])
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@needs_node
+@pytest.mark.filterwarnings("ignore:The logging capability is deprecated")
+async def test_a_handshake_only_upstream_behind_the_router(ts_upstream: str) -> None:
+    import httpx2
+    import mcp.types as types
+    from mcp import Client, ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    asked: list[str] = []
+
+    async def answer(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"reply": "blue"})
+
+    logs: list[Any] = []
+
+    async def logged(params: types.LoggingMessageNotificationParams) -> None:
+        logs.append(params.data)
+
+    router = Server("tests.apps.router_app:app", {"ROUTER_UPSTREAMS": f"ts={ts_upstream}"})
+    try:
+        # A handshake-era client: the upstream's elicitation reaches it on its own stream.
+        async with (
+            httpx2.AsyncClient(timeout=httpx2.Timeout(30.0, read=60.0)) as http,
+            streamable_http_client(router.url, http_client=http) as (read, write),
+            ClientSession(read, write, elicitation_callback=answer, logging_callback=logged) as session,
+        ):
+            await session.initialize()
+            await session.set_logging_level("info")
+            assert {t.name for t in (await session.list_tools()).tools} == {"ts_echo", "ts_ask"}
+            echoed = await session.call_tool("ts_echo", {"text": "hi"})
+            assert echoed.content[0].text == "ts says: hi"  # type: ignore[union-attr]
+            replied = await session.call_tool("ts_ask", {"question": "Favourite colour?"})
+            assert replied.content[0].text == "answered accept: blue"  # type: ignore[union-attr]
+        assert asked == ["Favourite colour?"] and logs == ["asking: Favourite colour?"]
+        # A 2026-07-28 client gets the same tools through a session the router holds for it.
+        async with Client(router.url, mode="auto") as modern_client:
+            assert modern_client.protocol_version == MODERN
+            again = await modern_client.call_tool("ts_echo", {"text": "again"})
+            assert again.content[0].text == "ts says: again"  # type: ignore[union-attr]
+    finally:
+        router.stop()
