@@ -6,6 +6,7 @@ store, no client tokens of its own) and the edge (``EDGEMCP_ROLE=edge``, bearer 
 eras; core tools run on the core, whose audit log names the edge's principal.
 """
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -275,3 +276,67 @@ async def test_a_misbehaving_core_is_a_clear_error_never_a_500(core: type[JSONHa
         assert error["data"] == {"upstream": "core"}
     finally:
         stand_in.shutdown()
+
+
+# ----- cancellation reaches the core ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slow_split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server, Any]]:
+    markers = tmp_path_factory.mktemp("markers")
+    core = Server("tests.apps.split_slow:app", {"EDGEMCP_ROLE": "core", "EDGEMCP_TEST_MARKERS": str(markers)})
+    edge = Server("tests.apps.split_slow:app", {"EDGEMCP_ROLE": "edge", "EDGEMCP_CORE_URL": core.url,
+                                                "EDGEMCP_TEST_MARKERS": str(markers)})
+    yield edge, core, markers
+    edge.stop()
+    core.stop()
+
+
+async def appears(path: Any, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_client_dropping_its_stream_at_the_edge_stops_the_work_on_the_core(
+        slow_split: tuple[Server, Server, Any]) -> None:
+    edge, _, markers = slow_split
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "slow", "arguments": {"label": "modern-drop"},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {},
+                  "progressToken": "p1"}}}
+    headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": MODERN,
+               "mcp-method": "tools/call", "mcp-name": "slow"}
+    async with httpx.AsyncClient(timeout=30) as client, client.stream("POST", edge.url, json=body,
+                                                                       headers=headers) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("data:") and "notifications/progress" in line:
+                break  # the core's progress reached us through the edge: now walk away
+    assert await appears(markers / "modern-drop.cancelled")
+    assert (markers / "modern-drop.cancelled").read_text() == "core"
+    assert not (markers / "modern-drop.finished").exists()
+
+
+async def test_notifications_cancelled_at_the_edge_stops_the_work_on_the_core(
+        slow_split: tuple[Server, Server, Any]) -> None:
+    edge, _, markers = slow_split
+    async with httpx.AsyncClient(timeout=30) as client:
+        init = await client.post(edge.url, headers={"accept": "application/json, text/event-stream"}, json={
+            "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        session = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25",
+                   "mcp-session-id": init.headers["mcp-session-id"]}
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "slow", "arguments": {"label": "handshake-cancel"}, "_meta": {"progressToken": 1}}}
+        async with client.stream("POST", edge.url, json=call, headers=session) as response:
+            async for line in response.aiter_lines():
+                if "notifications/progress" in line:
+                    break
+            cancelled = await client.post(edge.url, headers=session, json={
+                "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}})
+            assert cancelled.status_code == 202
+            assert await appears(markers / "handshake-cancel.cancelled")
+    assert (markers / "handshake-cancel.cancelled").read_text() == "core"
