@@ -368,8 +368,6 @@ class Redis:
         redis.Redis(port=self.port).flushall()
 
     def stop(self) -> None:
-        if self.upstream is not None:
-            self.upstream.stop()
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
