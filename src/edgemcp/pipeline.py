@@ -8,7 +8,7 @@ key is never served from the result cache (its first result is kept by its key);
 run or an MRTR retry is neither cached nor claimed.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from .guards.cache import ResultCache
@@ -50,18 +50,10 @@ class Pipeline:
     async def list_tools(self, info: RequestInfo) -> Sequence[Tool]:
         return [t for t in await self.source.list_tools() if await self.visible(t, info.principal)]
 
-    async def get_tool(self, name: str) -> Tool | None:
-        return await self.source.get_tool(name)
+    def get_tool(self, name: str) -> Coroutine[Any, Any, Tool | None]:
+        return self.source.get_tool(name)  # the source's own coroutine: no frame of ours on the hot path
 
-    # -- one call ------------------------------------------------------------------------
-    async def admit(self, tool: Tool, info: RequestInfo) -> None:
-        """Kill switch, then scopes, then rate limits."""
-        await self.kill_switches.check(tool.name, tool.placement)
-        if not self.permitted(tool, info.principal):
-            raise self._missing_scope(tool, sorted(tool.scopes - info.principal.scopes))
-        if self.rate_limiter.agent_rate is not None or tool.rate is not None:
-            await self.rate_limiter.check(tool.name, tool.rate, info.principal, info.client)
-
+    # -- one call: kill switch, then scopes, then rate limits, then the rest -------------
     def _missing_scope(self, tool: Tool, missing: list[str]) -> MCPError:
         if self.oauth is not None:
             return self.oauth.insufficient_scope(missing, tool.name)  # type: ignore[no-any-return]
@@ -70,7 +62,11 @@ class Pipeline:
 
     async def call_tool(self, call: ToolCall[Tool], run: Callable[[], Awaitable[Result]]) -> Result:
         tool, info = call.tool, call.info
-        await self.admit(tool, info)
+        await self.kill_switches.check(tool.name, tool.placement)
+        if not self.permitted(tool, info.principal):
+            raise self._missing_scope(tool, sorted(tool.scopes - info.principal.scopes))
+        if self.rate_limiter.agent_rate is not None or tool.rate is not None:
+            await self.rate_limiter.check(tool.name, tool.rate, info.principal, info.client)
         if call.dry_run and not tool.dry_run:
             raise invalid_params(f"Tool '{tool.name}' does not support dry runs")
         if call.dry_run or call.retried:

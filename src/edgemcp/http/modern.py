@@ -44,11 +44,13 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
         return request_info(headers, "modern", version, capabilities=capabilities, client_info=client_info,
                             log_level=level, principal=principal, correlation_id=observation.correlation_id)
 
-    try:
-        principal = await identify(runtime.identity, headers, request_id)
-    except Refusal as refusal:
-        refusal.info = described(ANONYMOUS)  # for the operator's record of the refusal
-        raise
+    principal = ANONYMOUS
+    if runtime.identity.enabled:
+        try:
+            principal = await identify(runtime.identity, headers, request_id)
+        except Refusal as refusal:
+            refusal.info = described(ANONYMOUS)  # for the operator's record of the refusal
+            raise
     info = described(principal)
     if "id" not in message:
         await send_empty(send, 202, [observation.header])
@@ -101,7 +103,7 @@ async def check_headers(tools: ToolSource, headers: Headers, message: dict[str, 
             raise header_mismatch(f"Mcp-Name header does not match params.{field}")
     if method == "tools/call":
         name = params.get("name")
-        tool = await tools.get_tool(name) if isinstance(name, str) else None
+        tool = (tools.peek(name) or await tools.get_tool(name)) if isinstance(name, str) else None
         if tool is not None and tool.header_params:
             _check_param_headers(tool.header_params, headers, params)
 

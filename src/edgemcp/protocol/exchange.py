@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
-from .context import Channel
+from .context import Channel, Context
 from .ports import Services
 from .request import RequestInfo
 
@@ -15,6 +15,10 @@ class Exchange:
     info: RequestInfo
     services: Services[Any]
     channel: Channel
-    # How a tool call failed when its isError result does not tell (for the operator):
-    # "invalid-arguments", or the exception's type.
-    failure: str | None = None
+    context: Context | None = None  # the context the request's function ran with, if it ran
+
+    @property
+    def failure(self) -> str | None:
+        """How a tool call failed when its isError result does not tell (for the operator):
+        "invalid-arguments", or the exception's type."""
+        return self.context.failure if self.context is not None else None

@@ -91,16 +91,9 @@ class Handlers:
                         idempotency_key=meta.get(IDEMPOTENCY_KEY, info.idempotency_key),
                         cache_bypass=info.cache_bypass or meta.get(CACHE) == BYPASS)
 
-        async def run_tool(ctx: Context) -> dict[str, Any]:
-            try:
-                result: dict[str, Any] = await tool.run(arguments, ctx)
-                return result
-            finally:
-                request.failure = ctx.failure
-
         def run() -> Awaitable[dict[str, Any]]:
-            return resumable("tools/call", name, arguments, params, info, request.services,
-                             request.channel, request.id, run_tool, dry_run=dry_run)
+            return resumable(request, "tools/call", name, arguments, lambda ctx: tool.run(arguments, ctx),
+                             dry_run=dry_run)
 
         result = await request.services.call_tool(call, run)
         if tool.cache is not None and info.modern and "resultType" not in result:
@@ -123,8 +116,7 @@ class Handlers:
         async def read(ctx: Context) -> dict[str, Any]:
             return {"contents": await resource.read(uri, variables, ctx)}
 
-        result = await resumable("resources/read", uri, {}, params, info, request.services,
-                                 request.channel, request.id, read)
+        result = await resumable(request, "resources/read", uri, {}, read)
         if info.modern and "resultType" not in result:
             policy = resource.cache
             ttl = 0 if policy is None or retried(params) else policy.ttl_ms
@@ -140,8 +132,7 @@ class Handlers:
         arguments = params.get("arguments") or {}
         if not isinstance(arguments, dict):
             raise invalid_params("params.arguments must be an object")
-        return await resumable("prompts/get", name, arguments, params, request.info, request.services,
-                               request.channel, request.id, lambda ctx: prompt.render(arguments, ctx))
+        return await resumable(request, "prompts/get", name, arguments, lambda ctx: prompt.render(arguments, ctx))
 
     async def complete(self, request: Exchange) -> dict[str, Any]:
         params = request.params

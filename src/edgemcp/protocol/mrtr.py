@@ -11,11 +11,10 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .context import Channel, Context, InputRequired
+from .context import Context, InputRequired
 from .errors import invalid_params
+from .exchange import Exchange
 from .meta import PROGRESS_TOKEN
-from .ports import Services
-from .request import RequestInfo
 
 
 def request_digest(method: str, target: str, arguments: dict[str, Any]) -> str:
@@ -30,19 +29,16 @@ def retried(params: dict[str, Any]) -> bool:
 
 
 async def resumable(
+    exchange: Exchange,
     method: str,
     target: str,
     arguments: dict[str, Any],
-    params: dict[str, Any],
-    info: RequestInfo,
-    services: Services[Any],
-    channel: Channel,
-    request_id: Any,
     run: Callable[[Context], Awaitable[dict[str, Any]]],
     *,
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Run ``run`` with a Context; in the modern era, resume from and answer with MRTR."""
+    params, info, services = exchange.params, exchange.info, exchange.services
     meta = params.get("_meta")
     progress_token = meta.get(PROGRESS_TOKEN) if isinstance(meta, dict) else None
     answers: dict[str, Any] = {}
@@ -56,8 +52,9 @@ async def resumable(
             if not isinstance(responses, dict):
                 raise invalid_params("inputResponses must be an object")
             answers.update(responses)
-    ctx = Context(info, channel, request_id=request_id, progress_token=progress_token,
+    ctx = Context(info, exchange.channel, request_id=exchange.id, progress_token=progress_token,
                   answers=answers, state=state, dry_run=dry_run, meta=meta if isinstance(meta, dict) else None)
+    exchange.context = ctx  # what the run learned (how a tool failed) outlives it
     try:
         return await run(ctx)
     except InputRequired as needed:

@@ -8,7 +8,7 @@ response stream); a test may hand it in-memory ones.
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from .caching import CachePolicy
 from .context import Context
@@ -97,9 +97,9 @@ class Catalog(Protocol):
 T = TypeVar("T", bound=Tool)
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall(Generic[T]):
-    """One tools/call as the core hands it to the services that guard and run it."""
+class ToolCall(NamedTuple, Generic[T]):
+    """One tools/call as the core hands it to the services that guard and run it (a tuple:
+    immutable, and cheap on the hot path)."""
 
     tool: T
     arguments: dict[str, Any]

@@ -4,18 +4,20 @@ The HTTP edge builds it once, when it knows the era, the client's declarations (
 session or the request's ``_meta``) and the caller; nothing changes it afterwards.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .principal import ANONYMOUS, Principal
 from .versions import Era
 
+NONE_DECLARED: dict[str, Any] = {}  # shared, never changed: no capabilities declared
 
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
+
+class RequestInfo(NamedTuple):
+    """Immutable and cheap to build (a tuple): built once per request on the hot path."""
+
     era: Era
     protocol_version: str
-    client_capabilities: dict[str, Any] = field(default_factory=dict)
+    client_capabilities: dict[str, Any] = NONE_DECLARED
     client_info: dict[str, Any] | None = None
     log_level: str | None = None
     principal: Principal = ANONYMOUS

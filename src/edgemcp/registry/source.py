@@ -15,6 +15,10 @@ class ToolSource(Protocol):
 
     async def get_tool(self, name: str) -> Tool | None: ...
 
+    def peek(self, name: str) -> Tool | None:
+        """The tool if it is known at once (no I/O), else None: ``get_tool`` then tells."""
+        ...
+
 
 class LocalTools:
     """The tools registered on this app, in registration order."""
@@ -31,6 +35,8 @@ class LocalTools:
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)
+
+    peek = get
 
     async def list_tools(self) -> Sequence[Tool]:
         return self._listed

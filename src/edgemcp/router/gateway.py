@@ -260,6 +260,10 @@ class GatewayCatalog:
     async def get_tool(self, name: str) -> Tool | None:
         return (await self.surface()).by_name.get(name)
 
+    def peek(self, name: str) -> Tool | None:
+        memo = self._memo
+        return memo[1].by_name.get(name) if memo is not None and memo[0] > time.monotonic() else None
+
     # -- resources, prompts, completions -------------------------------------------------
     async def list_resources(self) -> Sequence[Resource]:
         return [*await self.registry.list_resources(), *(await self.surface()).resources.values()]

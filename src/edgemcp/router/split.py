@@ -34,6 +34,9 @@ class SplitTools:
         return await self.local.list_tools()
 
     async def get_tool(self, name: str) -> Tool | None:
+        return self.peek(name)
+
+    def peek(self, name: str) -> Tool | None:
         return self.remote.get(name) or self.local.get(name)
 
 
