@@ -41,6 +41,7 @@ async def resumable(
     run: Callable[[Context], Awaitable[dict[str, Any]]],
     *,
     dry_run: bool = False,
+    may_start_task: bool = False,
 ) -> dict[str, Any]:
     """Run ``run`` with a Context; in the modern era, resume from and answer with MRTR."""
     meta = params.get("_meta")
@@ -57,7 +58,8 @@ async def resumable(
                 raise invalid_params("inputResponses must be an object")
             answers.update(responses)
     ctx = Context(info, channel, request_id=request_id, progress_token=progress_token,
-                  answers=answers, state=state, dry_run=dry_run, meta=meta if isinstance(meta, dict) else None)
+                  answers=answers, state=state, dry_run=dry_run, meta=meta if isinstance(meta, dict) else None,
+                  may_start_task=may_start_task)
     try:
         return await run(ctx)
     except InputRequired as needed:
