@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import msgpack
@@ -84,6 +84,10 @@ class TaskRecord:
     def terminal(self) -> bool:
         return self.status in TERMINAL
 
+    def pack(self) -> bytes:
+        packed: bytes = msgpack.packb({name: getattr(self, name) for name in RECORD_FIELDS})
+        return packed
+
     def remaining(self, now: float) -> float:
         """Seconds until the record's time to live (from creation) runs out."""
         return max(MIN_TTL, self.created + self.ttl_ms / 1000 - now)
@@ -108,6 +112,11 @@ class TaskRecord:
         return task
 
 
+# Field names, for packing without dataclasses.asdict (it deep-copies every nested value).
+RECORD_FIELDS = tuple(f.name for f in fields(TaskRecord))
+INPUT_FIELDS = tuple(f.name for f in fields(TaskInput))
+
+
 class TaskStore:
     def __init__(self, keyspace: Keyspace, secret: str | bytes, *, lease: float = 10.0) -> None:
         self.keyspace = keyspace
@@ -120,7 +129,8 @@ class TaskStore:
         return f"{task_id}\x00{owner}".encode()
 
     def seal(self, task_id: str, owner: str, given: TaskInput) -> bytes:
-        return self._sealer.seal(msgpack.packb(asdict(given)), self._bound_to(task_id, owner))
+        packed = msgpack.packb({name: getattr(given, name) for name in INPUT_FIELDS})
+        return self._sealer.seal(packed, self._bound_to(task_id, owner))
 
     def open(self, record: TaskRecord) -> TaskInput:
         opened = self._sealer.open(record.sealed, self._bound_to(record.id, record.owner))
@@ -134,8 +144,7 @@ class TaskStore:
         return self.keyspace.key(f"task:{task_id}")
 
     async def create(self, record: TaskRecord) -> None:
-        raw = msgpack.packb(asdict(record))
-        await self.keyspace.store.set(self._key(record.id), raw, record.remaining(time.time()))
+        await self.keyspace.store.set(self._key(record.id), record.pack(), record.remaining(time.time()))
 
     async def load(self, task_id: str) -> TaskRecord | None:
         if not valid_task_id(task_id):
@@ -159,7 +168,7 @@ class TaskStore:
                 return record, False
             now = time.time()
             record.updated = now
-            if await store.compare_and_set(key, raw, msgpack.packb(asdict(record)), record.remaining(now)):
+            if await store.compare_and_set(key, raw, record.pack(), record.remaining(now)):
                 return record, True
         raise RuntimeError(f"task {task_id}: too many concurrent changes")
 

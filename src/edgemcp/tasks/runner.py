@@ -115,7 +115,11 @@ class TaskRunner:
                       state=dict(given.state), task_id=record.id)
         work = asyncio.ensure_future(tool.run(given.arguments, ctx))
         stopped: list[str] = []  # why the watcher stopped the work, if it did
-        watcher = asyncio.ensure_future(self._watch(record, work, stopped))
+        watchers: list[asyncio.Task[None]] = []
+        # Most runs end within moments: the watcher starts only if this one goes on.
+        loop = asyncio.get_running_loop()
+        later = loop.call_later(WATCH_AFTER, lambda: watchers.append(
+            loop.create_task(self._watch(record, work, stopped))))
         settle: Callable[[TaskRecord], None] | None
         try:
             result = await work
@@ -135,7 +139,9 @@ class TaskRunner:
             settle = failed({"code": INTERNAL_ERROR, "message": "Internal error"},
                             f"Tool '{tool.name}' failed with an internal error.")
         finally:
-            watcher.cancel()
+            later.cancel()
+            for watcher in watchers:
+                watcher.cancel()
         if reporter.later is not None:
             reporter.later.cancel()
         if settle is not None:
@@ -172,7 +178,6 @@ class TaskRunner:
 
     async def _watch(self, record: TaskRecord, work: "asyncio.Future[Any]", stopped: list[str]) -> None:
         """Renew the lease; stop the work on a cancellation or when the task's time is up."""
-        await asyncio.sleep(WATCH_AFTER)
         assert record.run is not None
         deadline = record.created + record.ttl_ms / 1000
         beat = self.store.lease / 3

@@ -128,16 +128,19 @@ class TaskService:
         if record.terminal:
             return  # finished already: it stays as it ended
 
+        was: list[str] = []
+
         def stop(current: TaskRecord) -> bool:
             if current.terminal:
                 return False
+            was[:] = [current.status]
             current.status, current.run, current.requests = "cancelled", None, None
             current.message = "Cancelled by the client"
             return True
         stopped, changed = await self.store.change(task_id, stop)
         if not changed or stopped is None:
             return
-        ttl = stopped.remaining(time.time())
         await self.store.release(stopped.owner, stopped.ttl_ms / 1000)
-        # Wherever the work runs, its watcher hears this (pub/sub, or its next poll).
-        await self.mailbox.deliver(cancel_key(task_id), True, ttl)
+        if was == ["working"]:  # a task waiting for input has no work running to stop
+            # Wherever the work runs, its watcher hears this (pub/sub, or its next poll).
+            await self.mailbox.deliver(cancel_key(task_id), True, stopped.remaining(time.time()))
