@@ -12,7 +12,7 @@ import httpx
 import msgpack
 import pytest
 
-from edgemcp import Context, EdgeMCP, ToolError
+from edgemcp import Context, EdgeMCP, ToolError, elicitation
 from edgemcp.guards import BearerTokens
 from edgemcp.runtime import ConfigurationError
 from edgemcp.state.seal import Sealer
@@ -54,6 +54,12 @@ def make_app(store: Store, **options: Any) -> EdgeMCP:
         first = await ctx.elicit("First?", {"type": "object", "properties": {"v": {"type": "string"}}}, key="a")
         second = await ctx.elicit("Second?", {"type": "object", "properties": {"v": {"type": "string"}}}, key="b")
         return f"{first['content']['v']}+{second['content']['v']}"
+
+    @app.tool(task="optional")
+    async def ask_both(ctx: Context) -> str:
+        form = {"type": "object", "properties": {"v": {"type": "string"}}}
+        got = await ctx.ask({"x": elicitation("X?", form), "y": elicitation("Y?", form)})
+        return f"{got['x']['content']['v']}{got['y']['content']['v']}"
 
     @app.tool(task="optional", task_start="explicit")
     async def maybe(big: bool, ctx: Context) -> str:
@@ -251,6 +257,19 @@ async def test_input_during_a_task_and_updates_that_are_ignored(client: httpx.As
                                        "inputResponses": {"b": {"action": "accept", "content": {"v": "y"}}}})
     done = await until(client, task["taskId"], "completed")
     assert done["result"]["content"][0]["text"] == "x+y"
+
+
+async def test_a_partial_answer_keeps_the_task_waiting_for_the_rest(client: httpx.AsyncClient) -> None:
+    task = await start(client, "ask_both")
+    parked = await until(client, task["taskId"], "input_required")
+    assert sorted(parked["inputRequests"]) == ["x", "y"]
+    await rpc(client, "tasks/update", {"taskId": task["taskId"],
+                                       "inputResponses": {"x": {"action": "accept", "content": {"v": "1"}}}})
+    waiting = await get(client, task["taskId"])
+    assert waiting["status"] == "input_required" and list(waiting["inputRequests"]) == ["y"]
+    await rpc(client, "tasks/update", {"taskId": task["taskId"],
+                                       "inputResponses": {"y": {"action": "accept", "content": {"v": "2"}}}})
+    assert (await until(client, task["taskId"], "completed"))["result"]["content"][0]["text"] == "12"
 
 
 async def test_cancel_and_a_cancel_of_a_finished_task(app: EdgeMCP, client: httpx.AsyncClient) -> None:
