@@ -119,6 +119,8 @@ RATIO_TARGETS: list[tuple[str, str, str, str, Callable[[float], bool] | None]] =
     ("tools/call through edgemcp's router vs direct: ≥ 0.5× (issue 12)", "router", "edgemcp-routed", "edgemcp",
      lambda r: r >= 0.5),
     ("… FastMCP's proxy vs direct, for reference", "router", "fastmcp-proxy", "edgemcp", None),
+    ("creating a task vs a plain tools/call (issue 13)", "tasks", "edgemcp-task-create", "edgemcp", None),
+    ("one tasks/get vs a plain tools/call (issue 13)", "tasks", "edgemcp-task-get", "edgemcp", None),
 ]
 
 

@@ -102,6 +102,8 @@ SERVERS = [
     ServerDef("edgemcp-guarded", "edgemcp + bearer auth + both rate-limit layers (memory store)",
               "edgemcp_guarded"),
     ServerDef("edgemcp-noaudit", "edgemcp, audit log off", "edgemcp_noaudit"),
+    ServerDef("edgemcp-task-create", "edgemcp: tools/call that creates a task (memory store)", "edgemcp_tasks"),
+    ServerDef("edgemcp-task-get", "edgemcp: tasks/get of a completed task (memory store)", "edgemcp_tasks"),
     ServerDef("edgemcp-traced", "edgemcp + OpenTelemetry SDK (a span per request, to memory)", "edgemcp_traced"),
     ServerDef("starlette-traced", "bare Starlette + one OpenTelemetry SDK span per request", "bare_starlette_traced"),
     ServerDef("sdk-lowlevel", "official SDK low-level Server (stateless, JSON)", "sdk_lowlevel"),
@@ -442,6 +444,53 @@ def step_handshake_call(rid: int = 1) -> dict[str, Any]:
     }
 
 
+TASKS = {"io.modelcontextprotocol/tasks": {}}
+
+
+def _task_meta() -> dict[str, Any]:
+    return {"io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {"extensions": TASKS}}
+
+
+def step_task_create(rid: int = 1) -> dict[str, Any]:
+    """tools/call of a task tool by a client that declares the tasks extension: the reply is
+    the task's handle (its record is in the store before it goes out)."""
+    return {
+        "path": "/mcp", "id": rid, "status": 200,
+        "headers": _headers(**{"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": "task_echo"}),
+        "body": _body({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                       "params": {"name": "task_echo", "arguments": {"text": ECHO_TEXT}, "_meta": _task_meta()}}),
+        "expect": ['"resultType":"task"', '"status":"working"', '"taskId":"', f'"id":{rid}'],
+        "forbid": _FORBID_ERRORS,
+    }
+
+
+def step_task_get(task_id: str, rid: int = 1) -> dict[str, Any]:
+    """tasks/get of a completed task: its result inlined."""
+    return {
+        "path": "/mcp", "id": rid, "status": 200,
+        "headers": _headers(**{"MCP-Protocol-Version": MODERN, "Mcp-Method": "tasks/get", "Mcp-Name": task_id}),
+        "body": _body({"jsonrpc": "2.0", "id": rid, "method": "tasks/get",
+                       "params": {"taskId": task_id, "_meta": _task_meta()}}),
+        "expect": [f'"taskId":"{task_id}"', '"status":"completed"', f'"text":"{ECHO_TEXT}"', f'"id":{rid}'],
+        "forbid": _FORBID_ERRORS,
+    }
+
+
+def completed_task(server: Server) -> str:
+    """A task created on ``server`` and polled until it completed: the one workload (h) gets."""
+    status, _, body = http_post(server.url, step_task_create())
+    if status != 200 or '"taskId"' not in body:
+        raise VerificationError(f"{server.d.key}: creating a task failed: {status} {body[:300]}")
+    task_id = json.loads(body)["result"]["taskId"]
+    for _ in range(100):
+        status, _, body = http_post(server.url, step_task_get(task_id))
+        if check(step_task_get(task_id), status, body) is None:
+            return task_id
+        time.sleep(0.02)
+    raise VerificationError(f"{server.d.key}: task {task_id} did not complete: {body[:300]}")
+
+
 TOOLS_LISTED = ['"name":"echo"', '"name":"add"', '"name":"repeat"']
 
 
@@ -622,6 +671,14 @@ WORKLOADS = [
                   "wrk), so the server's core runs only the router; the direct edgemcp row is the same "
                   "upstream called without a hop. Issue 12: routed ≥ 0.5× direct; the added latency at c=1 "
                   "is the p50/p99 difference between the routed and direct rows."),
+    Workload("tasks", "(i) tasks: creating one, and one tasks/get, next to a plain tools/call, 2026-07-28",
+             ("starlette", "edgemcp", "edgemcp-task-create", "edgemcp-task-get"),
+             note="edgemcp-task-create calls `task_echo` (task=\"optional\") declaring the tasks extension: each "
+                  "reply is a task handle, given once the task's record (its input sealed) is in the memory "
+                  "store, the call's count against the caller's limit taken and its lease held; the echo then "
+                  "runs in the background and its result is written back. edgemcp-task-get asks `tasks/get` "
+                  "for one completed task (its result inlined). edgemcp is the plain `echo` tools/call: the "
+                  "ratios below compare both with it, in the same run."),
     Workload("guarded", "(f) tools/call with guards on (bearer auth, agent + tool rate limits), 2026-07-28",
              ("starlette", "edgemcp", "edgemcp-guarded"),
              note="edgemcp-guarded checks a bearer token (SHA-256 + constant-time compare) and takes a token "
@@ -646,6 +703,12 @@ def spec_for(workload: Workload, server: Server, sessions: list[str] | None = No
         return Spec("cycle", [step_modern_call()])  # the bare apps and the proxies answer the same shape
     if workload.key == "guarded":
         return Spec("cycle", [step_guarded_call() if key == "edgemcp-guarded" else step_modern_call()])
+    if workload.key == "tasks":
+        if key == "edgemcp-task-create":
+            return Spec("cycle", [step_task_create()])
+        if key == "edgemcp-task-get":
+            return Spec("cycle", [step_task_get(completed_task(server))])
+        return Spec("cycle", [step_modern_call()])
     if workload.key == "cached":
         if key.startswith("edgemcp-cached"):
             return Spec("cycle", [step_modern_call("cached_echo", 1, ('"dev.edgemcp/cache":"hit"',))])

@@ -15,6 +15,7 @@ from pydantic import Field
 from edgemcp import (
     Context,
     EdgeMCP,
+    MCPError,
     ToolError,
     audio,
     elicitation,
@@ -356,6 +357,72 @@ async def test_logging_tool(ctx: Context) -> str:
     await ctx.info("info message")
     await ctx.warning("warning message")
     return "logged"
+
+
+# ----- tools: the tasks extension (SEP-2663), named by the suite's tasks-* scenarios ----
+
+CONFIRM_FORM = {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}
+VALUE_FORM = {"type": "object", "properties": {"name": {"type": "string"}}}
+
+
+@mcp.tool(read_only=True)
+def greet(name: str) -> str:
+    """Never a task: answers at once."""
+    return f"Hello, {name}!"
+
+
+@mcp.tool(task="optional", read_only=True)
+async def slow_compute(seconds: float, ctx: Context, label: str = "") -> str:
+    """Works ``seconds`` seconds (progress in the task's status message), then answers; a
+    task for clients that declare the extension, a plain call for the others."""
+    whole = int(seconds)
+    for second in range(whole):
+        await ctx.progress(second, seconds, f"{label or 'compute'}: {second} of {seconds:g} s")
+        await asyncio.sleep(1)
+    await asyncio.sleep(seconds - whole)
+    return f"Computed {label or 'result'} in {seconds:g} s"
+
+
+@mcp.tool(task="required")
+async def failing_job() -> str:
+    """Fails as a tool (a completed task whose result has isError) after about a second;
+    only ever runs as a task."""
+    await asyncio.sleep(1)
+    raise ToolError("The job failed")
+
+
+@mcp.tool(task="optional")
+async def protocol_error_job() -> str:
+    """Fails with a JSON-RPC error (a failed task)."""
+    raise MCPError(-32603, "The job hit an internal protocol error")
+
+
+@mcp.tool(task="optional")
+async def confirm_delete(filename: str, ctx: Context) -> str:
+    """As a task: asks the user to confirm (input_required), then answers."""
+    answer = await ctx.elicit(f"Delete {filename}?", CONFIRM_FORM, key="confirm")
+    confirmed = answer.get("action") == "accept" and (answer.get("content") or {}).get("confirm")
+    return f"Deleted {filename}" if confirmed else f"Kept {filename}"
+
+
+@mcp.tool(task="optional")
+async def multi_input(ctx: Context) -> str:
+    """As a task: asks for two inputs at once; the task waits until both are answered."""
+    answers = await ctx.ask({
+        "first": elicitation("First value?", VALUE_FORM),
+        "second": elicitation("Second value?", VALUE_FORM),
+    })
+    names = [(answers[key].get("content") or {}).get("name", "?") for key in ("first", "second")]
+    return f"Got {names[0]} and {names[1]}"
+
+
+@mcp.tool(task="required", task_start="explicit")
+async def test_tool_with_task(ctx: Context) -> str:
+    """Asks for a name synchronously (MRTR), then goes on as a task that greets."""
+    answer = await ctx.elicit("What is your name?", NAME_FORM, key="user_name")
+    await ctx.start_task()
+    await asyncio.sleep(0.5)
+    return f"Hello, {(answer.get('content') or {}).get('name', 'stranger')}!"
 
 
 JSON_SCHEMA_2020_12 = {

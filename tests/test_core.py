@@ -14,6 +14,7 @@ from edgemcp import Context, EdgeMCP, ToolResult, image, text
 from edgemcp.http.wire import status_of
 from edgemcp.protocol import Dispatcher, RequestInfo, ToolCall
 from edgemcp.protocol.errors import invalid_params
+from edgemcp.protocol.task_policy import task_not_found
 from edgemcp.registry import Tool
 
 
@@ -39,6 +40,15 @@ class InMemoryServices:
     def seal_state(self, principal: str, digest: str, answers: dict[str, Any], state: dict[str, Any]) -> str:
         return json.dumps([principal, digest, answers, state])
 
+    async def get_task(self, task_id: str, info: RequestInfo) -> dict[str, Any]:
+        raise task_not_found()  # no tasks here: the core's task methods only ask
+
+    async def update_task(self, task_id: str, responses: dict[str, Any], info: RequestInfo) -> None:
+        raise task_not_found()
+
+    async def cancel_task(self, task_id: str, info: RequestInfo) -> None:
+        raise task_not_found()
+
     def open_state(self, token: object, principal: str, digest: str) -> tuple[dict[str, Any], dict[str, Any]]:
         sealed = json.loads(str(token))
         if sealed[:2] != [principal, digest]:
@@ -58,6 +68,9 @@ class RecordingChannel:
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         return self.answers[method]
+
+    def on_cancel(self, callback: Callable[[], object]) -> None:
+        pass  # nothing cancels a call here
 
 
 class Point(TypedDict):

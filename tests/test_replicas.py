@@ -78,7 +78,7 @@ async def test_session_reply_and_cancel_cross_replicas(replicas: Replicas) -> No
                 "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}})
             assert cancelled.status_code == 202
             rest = [json.loads(line[6:]) async for line in lines if line.startswith("data: ")]
-        assert rest[-1]["error"]["message"] == "Request cancelled"
+        assert rest == []  # the stream ends with no response: a cancelled request gets none
 
         ended = await client.delete(second, headers=session)
         assert ended.status_code == 200

@@ -5,7 +5,8 @@ workerd's part; see workers.md in the shared notes for what it does not prove).
 Judged by the official conformance suite and by direct checks: a session that moves
 between isolates sharing one KV namespace, cached results in KV, the Durable Object store
 (through a FAKE Durable Object namespace in the harness: Python Durable Objects cannot be
-hosted offline), and a clean import (no entropy while the Worker module is imported).
+hosted offline), tasks whose records live in it and whose work goes on under
+ctx.waitUntil, and a clean import (no entropy while the Worker module is imported).
 """
 
 import asyncio
@@ -29,20 +30,12 @@ pytestmark = pytest.mark.skipif(
     reason="Workers harness not installed: run scripts/setup",
 )
 ACCEPT = "application/json, text/event-stream"
-# The scenarios that need a client's reply to a server-to-client request (sampling,
-# elicitation) to reach the waiting call within seconds, whichever isolate receives it.
-# With sessions in KV alone that is not guaranteed (KV is eventually consistent and caches
-# misses): they need the Durable Object store. Miniflare's local KV is immediately
-# consistent, so here they may pass on KV alone; on Cloudflare they cannot be counted on.
-NEEDS_DURABLE_OBJECT = {
-    "tools-call-sampling", "tools-call-elicitation",
-    "elicitation-sep1034-defaults", "elicitation-sep1330-enums",
-}
 
 
 @pytest.fixture(scope="module")
 def kv_worker() -> Iterator[Worker]:
-    """Sessions and everything else in Workers KV: no Durable Object binding."""
+    """Sessions and everything else in Workers KV: no Durable Object binding. The example
+    app declares task tools, which KV alone cannot hold, so this Worker refuses to serve."""
     worker = Worker(vars={"EDGEMCP_EXACT_STORE": ""})
     yield worker
     worker.stop()
@@ -73,12 +66,23 @@ def test_importing_the_worker_module_draws_no_entropy_and_reads_no_clock(kv_work
     assert kv_worker.info["importEntropy"] == {"randomValues": 0, "clockReads": []}
 
 
-def test_conformance_2026_07_28_sessions_in_kv(kv_worker: Worker, tmp_path: Path) -> None:
-    run_suite("2026-07-28", kv_worker.url, tmp_path)
+def test_a_worker_on_kv_alone_refuses_an_app_with_task_tools(kv_worker: Worker) -> None:
+    """KV is eventually consistent: a task record written there might not be found by the
+    next tasks/get, which the extension forbids. So the app refuses that store at start-up
+    and says why, on every request."""
+    response = httpx.post(kv_worker.url, timeout=30, headers={
+        "accept": ACCEPT, "mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"}, json={
+        "jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}})
+    assert response.status_code == 503
+    message = response.json()["error"]["message"]
+    assert "task support needs a strongly consistent store" in message and "WorkersKVStore" in message
 
 
-def test_conformance_stable_sessions_in_kv(kv_worker: Worker, tmp_path: Path) -> None:
-    run_suite("stable-active", kv_worker.url, tmp_path, allowed=NEEDS_DURABLE_OBJECT)
+def test_conformance_2026_07_28_with_the_durable_object(split_worker: Worker, tmp_path: Path) -> None:
+    # Includes the ten tasks-* scenarios: task records in the (fake) Durable Object.
+    run_suite("2026-07-28", split_worker.url, tmp_path)
 
 
 def test_conformance_stable_with_the_durable_object(split_worker: Worker, tmp_path: Path) -> None:
@@ -262,3 +266,57 @@ async def test_the_edge_role_forwards_core_tools_through_fetch(split_edge: tuple
         done = (await client.post(worker.url, headers=headers, json=body)).json()
         assert done["result"]["content"][0]["text"] == f"Transferred 5.00 EUR from account {account}."
         assert [r["tool"] for r in core_calls(core)][-2:] == ["transfer", "transfer"]  # asked, then ran
+
+
+# ----- tasks: records in the Durable Object, work under ctx.waitUntil ------------------------
+
+
+def task_request(method: str, params: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    headers = {"accept": ACCEPT, "mcp-protocol-version": "2026-07-28", "mcp-method": method,
+               "mcp-name": str(params.get("name", params.get("taskId")))}
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}
+    return headers, {"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": meta}}
+
+
+async def task_rpc(client: httpx.AsyncClient, url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    headers, body = task_request(method, params)
+    response = await client.post(url, headers=headers, json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["result"]
+    return result
+
+
+async def test_a_task_runs_under_wait_until_and_answers_on_every_isolate(split_worker: Worker) -> None:
+    first, second = split_worker.urls
+    async with httpx.AsyncClient(timeout=30) as client:
+        created = await task_rpc(client, first, "tools/call",
+                                 {"name": "slow_compute", "arguments": {"seconds": 3, "label": "edge"}})
+        assert created["resultType"] == "task"
+        # Seen at once from the other isolate: the record is in the Durable Object, not KV.
+        assert (await task_rpc(client, second, "tasks/get", {"taskId": created["taskId"]}))["status"] == "working"
+        assert not [k for k in split_worker.kv_keys() if ":task" in k]
+        await asyncio.sleep(1)  # the requests' own exchanges have settled by now
+        counts = split_worker.wait_until()
+        assert counts["registered"] - counts["settled"] >= 1  # the task's work, handed to ctx.waitUntil
+        for _ in range(100):
+            done = await task_rpc(client, second, "tasks/get", {"taskId": created["taskId"]})
+            if done["status"] != "working":
+                break
+            await asyncio.sleep(0.1)
+        assert done["status"] == "completed"
+        assert done["result"]["content"][0]["text"] == "Computed edge in 3 s"
+        counts = split_worker.wait_until()
+        assert counts["registered"] == counts["settled"]
+
+        # Cancelled through the other isolate: it reaches the work (by polling the Durable Object).
+        running = await task_rpc(client, first, "tools/call",
+                                 {"name": "slow_compute", "arguments": {"seconds": 60, "label": "stop"}})
+        await task_rpc(client, second, "tasks/cancel", {"taskId": running["taskId"]})
+        assert (await task_rpc(client, first, "tasks/get", {"taskId": running["taskId"]}))["status"] == "cancelled"
+        for _ in range(100):  # the work stopped: nothing is held open under waitUntil any more
+            counts = split_worker.wait_until()
+            if counts["registered"] == counts["settled"]:
+                break
+            await asyncio.sleep(0.1)
+        assert counts["registered"] == counts["settled"]

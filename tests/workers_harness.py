@@ -53,6 +53,11 @@ class Worker:
         listed = httpx.get(self.url.removesuffix("/mcp") + "/__harness/kv", timeout=10).json()
         return {item["name"]: item.get("expiration") for item in listed}
 
+    def wait_until(self) -> dict[str, int]:
+        """Promises the Worker handed to ctx.waitUntil so far, and how many have settled."""
+        counts: dict[str, int] = httpx.get(self.url.removesuffix("/mcp") + "/__harness/wait-until", timeout=10).json()
+        return counts
+
     def stop(self) -> str:
         self.process.terminate()
         try:

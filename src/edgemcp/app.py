@@ -30,7 +30,9 @@ class EdgeMCP:
 
     ``store`` is a Store or a URL (default ``$EDGEMCP_STORE`` or ``memory://``); ``secret``
     signs session ids and sealed request state (default ``$EDGEMCP_SECRET``; without one a
-    random secret is made, which is fine for one dev process only).
+    random secret is made, which is fine for one dev process only). ``max_pending_tasks``
+    caps each caller's unfinished tasks; ``task_lease`` is how long (seconds) a task's
+    replica may go silent before the task counts as failed.
     """
 
     def __init__(
@@ -56,6 +58,8 @@ class EdgeMCP:
         rate_limit: "str | Rate | None" = None,
         kill_switch_refresh: float = 1.0,
         idempotency_ttl: float = 86400.0,
+        max_pending_tasks: int = 100,
+        task_lease: float = 10.0,
         telemetry: Telemetry | bool = True,
         audit: AuditSink | bool = True,
         role: Role | None = None,
@@ -76,6 +80,7 @@ class EdgeMCP:
             reply_timeout=reply_timeout, rate_limit=Rate.parse(rate_limit) if rate_limit is not None else None,
             kill_switch_refresh=kill_switch_refresh, idempotency_ttl=idempotency_ttl,
             role=role, core_url=core_url,
+            max_pending_tasks=max_pending_tasks, task_lease=task_lease,
         )
         # OpenTelemetry spans and metrics, when opentelemetry-api is installed and an SDK
         # provider is set; ``False`` turns them off.
@@ -110,7 +115,9 @@ class EdgeMCP:
         one budget shared by all) protects the tool, and ``dry_run=True`` says the tool
         honours ``ctx.dry_run``. ``audit`` maps argument names to what the audit log may
         show of them ("keep", "length", "last4", "type", "fingerprint", or a function);
-        by default it shows only a keyed fingerprint of all arguments.
+        by default it shows only a keyed fingerprint of all arguments. ``task="optional"``
+        or ``"required"`` runs calls as tasks for clients that declare the tasks extension
+        (``task_start``, ``task_ttl``, ``task_poll_interval``: see the README).
         """
 
         def register(f: F) -> F:

@@ -28,7 +28,9 @@ from .settings import Role, Settings
 from .state.mailbox import Mailbox
 from .state.request_state import RequestStateSealer
 from .state.sessions import Sessions
+from .state.tasks import TaskStore
 from .store import Capabilities, Keyspace, Store, open_store
+from .tasks.service import TaskService
 
 log = logging.getLogger("edgemcp")
 
@@ -38,6 +40,13 @@ Requirement = tuple[str, Callable[[Capabilities], bool], str]
 RATE_LIMITS_NEED: Requirement = (
     "rate limiting", lambda c: c.atomic and c.consistency == "strong",
     "atomic operations on a strongly consistent store (Redis, or the Durable Object store)",
+)
+
+
+TASKS_NEED: Requirement = (
+    "task support", lambda c: c.atomic and c.consistency == "strong",
+    "a strongly consistent store with atomic compare-and-set, so that a task exists the moment "
+    "its handle is returned (Redis, or the Durable Object store as EDGEMCP_EXACT_STORE on Workers)",
 )
 
 
@@ -121,6 +130,8 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         raise ConfigurationError(f"EDGEMCP_ROLE={role!r}: expected one of {', '.join(ROLES)}")
     if settings.rate_limit is not None or any(t.rate is not None for t in registry.local_tools):
         requirements = [*requirements, RATE_LIMITS_NEED]
+    if registry.has_tasks:
+        requirements = [*requirements, TASKS_NEED]
     for feature, check, needs in requirements:
         if not check(store.capabilities):
             raise ConfigurationError(
@@ -138,6 +149,9 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
     identity.bind(keyspace)
     foundation = Foundation(name, keyspace, secret, role, hop_id(name, role, secret))
     served = serve(foundation)
+    mailbox = Mailbox(keyspace)
+    tasks = TaskService(TaskStore(keyspace, secret, lease=settings.task_lease), mailbox, served.tools,
+                        max_pending=settings.max_pending_tasks)
     pipeline = Pipeline(
         served.tools,
         kill_switches=KillSwitches(keyspace, settings.kill_switch_refresh),
@@ -145,6 +159,7 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         idempotency=Idempotency(keyspace, settings.idempotency_ttl),
         cache=ResultCache(keyspace),
         sealer=RequestStateSealer(secret, settings.request_state_ttl),
+        tasks=tasks,
         oauth=served.identity.oauth,
     )
     audit = AuditLog(audit_sink, derive_key(secret)) if audit_sink is not None else None
@@ -162,7 +177,7 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         store=store,
         keyspace=keyspace,
         sessions=Sessions(keyspace, secret, settings.session_ttl),
-        mailbox=Mailbox(keyspace),
+        mailbox=mailbox,
         identity=served.identity,
         origin_guard=OriginGuard(settings.allowed_hosts, settings.allowed_origins),
         observer=Observer(telemetry, audit, summaries),

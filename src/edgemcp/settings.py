@@ -30,3 +30,5 @@ class Settings:
     core_url: str | None = None
     hop_secret: str | None = None
     core_timeout: float = 30.0  # seconds an edge waits for the core (upstream silence, not the user)
+    max_pending_tasks: int = 100  # per principal: unfinished tasks (the tasks extension)
+    task_lease: float = 10.0  # seconds a task's runner may go silent before it counts as dead

@@ -207,13 +207,24 @@ if (doBinding) {
   env[doBinding] = new FakeDurableObjectNamespace(host, "EdgeMCPStore");
 }
 
+// ctx.waitUntil keeps the promise's work going (Node's event loop would anyway) and counts
+// it, so a test can tell that work outliving its response was handed to the runtime.
+const waitUntilCount = { registered: 0, settled: 0 };
 class ExecutionContext {
-  waitUntil(promise) { Promise.resolve(promise).catch((error) => log("waitUntil:", error)); }
+  waitUntil(promise) {
+    waitUntilCount.registered += 1;
+    Promise.resolve(promise).catch((error) => log("waitUntil:", error)).finally(() => { waitUntilCount.settled += 1; });
+  }
   passThroughOnException() {}
 }
 
 function serveIsolate(isolate) {
   const server = createServer(async (req, res) => {
+    if (req.url === "/__harness/wait-until") {
+      // For the tests, not part of the Worker: promises handed to ctx.waitUntil, and settled.
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(waitUntilCount));
+      return;
+    }
     if (req.url === "/__harness/kv") {
       // For the tests, not part of the Worker: what the KV namespace holds, with expiries.
       const { keys } = await miniflareKV.list();

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..runtime import ConfigurationError
+from ..tasks.runner import keep_alive_with
 from ..types import ASGIApp
 from .bridge import Exchange, Platform, internal_error, request_scope
 from .config import WorkerSettings
@@ -62,7 +63,8 @@ class WorkerHandler:
         keep_alive: Callable[["asyncio.Future[None]"], None] | None = None,
     ) -> Any:
         """One request: returns the platform's response once its head is known; a
-        streamed body goes on in a task handed to ``keep_alive`` (``ctx.waitUntil``)."""
+        streamed body goes on in a task handed to ``keep_alive`` (``ctx.waitUntil``), and
+        so does the work of every task (the tasks extension) the request starts."""
         try:
             asgi = self.configure(env)
         except ConfigurationError as exc:
@@ -72,7 +74,11 @@ class WorkerHandler:
         exchange = Exchange(request_scope(method, url, headers, cf=cf, env=env), body, platform)
         if on_abort is not None:
             on_abort(exchange.disconnect)
-        task = asyncio.ensure_future(exchange.run(asgi))
+        if keep_alive is not None:
+            with keep_alive_with(keep_alive):  # the request's asyncio task inherits it
+                task = asyncio.ensure_future(exchange.run(asgi))
+        else:
+            task = asyncio.ensure_future(exchange.run(asgi))
         response = await exchange.response
         if not task.done() and keep_alive is not None:
             keep_alive(task)

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from ..observe.observation import Observation
+from ..protocol.context import CancelCallback, CancelCallbacks
 from ..protocol.errors import INTERNAL_ERROR, INVALID_REQUEST, MCPError
 from ..state.mailbox import Mailbox
 from ..types import Send
@@ -33,6 +34,7 @@ class ResponseChannel:
         # What went out, for the request's outcome.
         self.response: dict[str, Any] | None = None
         self.status = 200
+        self.cancel_callbacks = CancelCallbacks()  # run by the era's handler on cancellation
 
     async def _start_stream(self) -> None:
         self.streaming = True
@@ -82,3 +84,16 @@ class ResponseChannel:
         if not self.closed and self.streaming:
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})
         self.closed = True
+
+    # -- cancellation (the tasks-and-cancellation work) ----------------------------------
+    def on_cancel(self, callback: CancelCallback) -> None:
+        self.cancel_callbacks.add(callback)
+
+    async def end_without_response(self) -> None:
+        """End a cancelled request without a JSON-RPC response, as the spec asks of a
+        cancelled request. A POST carrying a request must be answered with JSON or SSE,
+        and JSON would be a response: so an SSE stream that ends with no event for it
+        (the one already open, or an empty one)."""
+        if not self.closed and not self.streaming:
+            await self._start_stream()
+        await self.abort()

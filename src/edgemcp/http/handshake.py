@@ -8,7 +8,7 @@ from typing import Any
 
 from ..observe.observation import Observation, Outcome
 from ..protocol.dispatch import error_response
-from ..protocol.errors import INVALID_REQUEST, ErrorKind, MCPError, invalid_request, unavailable
+from ..protocol.errors import ErrorKind, invalid_request, unavailable
 from ..protocol.principal import Principal
 from ..protocol.versions import HANDSHAKE_VERSIONS, HEADERLESS_DEFAULT
 from ..runtime import Runtime
@@ -57,8 +57,10 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
         runtime.dispatcher.handle(message, info, runtime.pipeline, channel),
         lambda: _cancellation(runtime.mailbox, cancel_key(session.id, request_id)), CANCEL_WATCH_AFTER)
     if cancelled or reply is None:
-        await channel.finish(error_response(request_id, MCPError(INVALID_REQUEST, "Request cancelled")))
-        return Outcome(info, channel.response, channel.status)
+        # notifications/cancelled: the call stopped; it gets no response (see the channel).
+        await channel.cancel_callbacks.run()
+        await channel.end_without_response()
+        return Outcome(info, None, 200, cancelled=True)
     response, error = reply.response, reply.error
     if method == "logging/setLevel" and error is None:
         session.log_level = params["level"]

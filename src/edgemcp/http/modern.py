@@ -25,8 +25,10 @@ from .wire import (
     wait_disconnect,
 )
 
-# The methods whose target travels in Mcp-Name, and the param it mirrors.
-NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+# The methods whose target travels in Mcp-Name, and the param it mirrors (the task id for
+# the tasks extension's methods, SEP-2663).
+NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
+                 "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
 CANCEL_WATCH_AFTER = 0.2  # seconds: most calls end before a watcher would be worth starting
 
 
@@ -67,6 +69,7 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
         runtime.dispatcher.handle(message, info, runtime.pipeline, channel),
         lambda: wait_disconnect(receive), CANCEL_WATCH_AFTER)
     if cancelled or reply is None:
+        await channel.cancel_callbacks.run()  # the call's ctx.on_cancel callbacks
         await channel.abort()
         return Outcome(info, None, cancelled=True)
     if reply.error is None:

@@ -11,7 +11,8 @@
   ``requestState``, so any replica can serve the next round.
 """
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -20,19 +21,56 @@ from .principal import Principal
 from .request import RequestInfo
 from .versions import Era
 
+log = logging.getLogger("edgemcp")
+
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 LOG_LEVELS: tuple[str, ...] = (
     "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency",
 )
 
 
+# A ``ctx.on_cancel`` callback: a plain function or a coroutine function, no arguments.
+CancelCallback = Callable[[], object]
+
+
 class Channel(Protocol):
-    """Where a running request's notifications and handshake-era server-to-client requests
-    go: the HTTP edge's response stream. The protocol core never touches HTTP itself."""
+    """A running call's link to its client: where its notifications and handshake-era
+    server-to-client requests go, and what hears that the client cancelled it. The HTTP
+    edge's response stream for a request, the task runner's record for a task; the
+    protocol core never touches HTTP or the store itself."""
 
     async def notify(self, method: str, params: dict[str, Any]) -> None: ...
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    def on_cancel(self, callback: CancelCallback) -> None:
+        """Run ``callback`` if the client cancels the call (see ``CancelCallbacks``)."""
+        ...
+
+
+class CancelCallbacks:
+    """The ``ctx.on_cancel`` callbacks of one call. Whoever learns that the client
+    cancelled (the HTTP edge, the task runner) runs them once, after the call's own
+    ``CancelledError`` unwound, so a tool can stop work it started elsewhere."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[CancelCallback] = []
+        self.ran = False
+
+    def add(self, callback: CancelCallback) -> None:
+        self.callbacks.append(callback)
+
+    async def run(self) -> None:
+        if self.ran:
+            return
+        self.ran = True
+        for callback in self.callbacks:
+            try:
+                outcome = callback()
+                if hasattr(outcome, "__await__"):
+                    await outcome
+            except Exception as exc:  # one failing callback must not keep the others from running
+                log.error("an on_cancel callback raised %s", type(exc).__name__)
 
 
 # ----- input requests (elicitation, sampling, roots) --------------------------------------
@@ -93,11 +131,23 @@ def _schema_of(schema: Mapping[str, Any] | type) -> dict[str, Any]:
 
 
 class InputRequired(Exception):
-    """Raised by ``Context.ask`` in the 2026-07-28 era; the core turns it into MRTR."""
+    """Raised by ``Context.ask`` in the 2026-07-28 era; the core turns it into MRTR (or,
+    inside a task, the task runner into an ``input_required`` task)."""
 
     def __init__(self, requests: dict[str, InputRequest]) -> None:
         super().__init__("input required")
         self.requests = requests
+
+
+class StartTask(Exception):
+    """Raised by ``Context.start_task`` when the call may become a task: the services stop
+    this run and start the call again, from the top, as a task, with the answers and
+    state gathered so far."""
+
+    def __init__(self, answers: dict[str, Any], state: dict[str, Any]) -> None:
+        super().__init__("start task")
+        self.answers = answers
+        self.state = state
 
 
 # ----- the context -----------------------------------------------------------------------
@@ -117,10 +167,14 @@ class Context:
         state: dict[str, Any] | None = None,
         dry_run: bool = False,
         meta: dict[str, Any] | None = None,
+        task_id: str | None = None,
+        may_start_task: bool = False,
     ) -> None:
         self.request = info
         self.meta: dict[str, Any] = meta if meta is not None else {}  # the request's own _meta
         self.dry_run = dry_run  # the client asked for a dry run: change nothing
+        self.task_id = task_id  # set when the call runs as a task (the tasks extension)
+        self._may_start_task = may_start_task
         self.request_id = request_id
         self.state: dict[str, Any] = state if state is not None else {}
         self.answers: dict[str, Any] = answers if answers is not None else {}
@@ -196,6 +250,28 @@ class Context:
 
     async def error(self, data: Any) -> None:
         await self.log("error", data)
+
+    # -- cancellation and tasks --------------------------------------------------------
+    def on_cancel(self, callback: CancelCallback) -> None:
+        """Call ``callback`` (a function or a coroutine function, no arguments) if the
+        client cancels this call, on whichever replica the cancellation lands: stop a job
+        this call started on another service. The call itself sees ``CancelledError`` at
+        its current ``await``; callbacks run after that unwound."""
+        self._channel.on_cancel(callback)
+
+    async def start_task(self) -> bool:
+        """For a tool declared with ``task_start="explicit"``: from here on, run as a task
+        (the client gets a task handle now and polls for the result). What came before,
+        such as asking the client for input, happens synchronously; the task runs the
+        function again from the top with those answers, so keep that part to asking and
+        checking. Returns True inside the task, False where the call cannot become a task
+        (the client did not declare the tasks extension, or the tool is not declared
+        that way): then the call simply goes on."""
+        if self.task_id is not None:
+            return True
+        if self._may_start_task:
+            raise StartTask(self.answers, self.state)
+        return False
 
     # -- asking the client for input ---------------------------------------------------
     async def ask(self, requests: Mapping[str, InputRequest]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from .lifecycle import Lifecycle
 from .meta import CLIENT_CAPABILITIES, CLIENT_INFO, LOG_LEVEL, PROTOCOL_VERSION, SERVER_INFO
 from .ports import Catalog, Services
 from .request import RequestInfo
+from .tasks import TaskHandlers
 from .versions import MODERN_VERSIONS, SUPPORTED_VERSIONS, Era
 
 log = logging.getLogger("edgemcp")
@@ -40,7 +41,7 @@ Handler = Callable[[Exchange], Awaitable[dict[str, Any]]]
 HANDSHAKE_ONLY = frozenset(
     {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 )
-MODERN_ONLY = frozenset({"server/discover"})
+MODERN_ONLY = frozenset({"server/discover", "tasks/get", "tasks/update", "tasks/cancel"})
 
 
 @dataclass(slots=True)
@@ -88,7 +89,7 @@ def modern_meta(params: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, 
 class Dispatcher:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        lifecycle, work = Lifecycle(catalog), Handlers(catalog)
+        lifecycle, work, tasks = Lifecycle(catalog), Handlers(catalog), TaskHandlers()
         self.handlers: dict[str, Handler] = {
             "initialize": lifecycle.initialize,
             "ping": lifecycle.ping,
@@ -104,6 +105,9 @@ class Dispatcher:
             "prompts/list": work.list_prompts,
             "prompts/get": work.get_prompt,
             "completion/complete": work.complete,
+            "tasks/get": tasks.get,
+            "tasks/update": tasks.update,
+            "tasks/cancel": tasks.cancel,
         }
 
     def knows(self, method: str, era: Era) -> bool:

@@ -38,7 +38,7 @@ class ErrorKind(Enum):
 
     ANSWER = "answer"
     BAD_REQUEST = "bad-request"  # malformed, or headers and body disagree
-    NOT_FOUND = "not-found"  # no such method (2026-07-28), or no such session
+    NOT_FOUND = "not-found"  # no such method (2026-07-28), session or task
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"

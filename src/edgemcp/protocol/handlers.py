@@ -12,6 +12,7 @@ from .meta import CACHE, DRY_RUN, IDEMPOTENCY_KEY, SCHEMA_DIGEST
 from .mrtr import resumable, retried
 from .pagination import paginate
 from .ports import Catalog, ToolCall
+from .task_policy import may_become_task
 
 BYPASS = "bypass"  # _meta["dev.edgemcp/cache"] on a request: skip the result cache
 
@@ -91,9 +92,14 @@ class Handlers:
                         idempotency_key=meta.get(IDEMPOTENCY_KEY, info.idempotency_key),
                         cache_bypass=info.cache_bypass or meta.get(CACHE) == BYPASS)
 
+        # A tool that starts its task itself (ctx.start_task) may do so only for a client
+        # that can take a task handle.
+        explicit = tool.task is not None and tool.task.start == "explicit"
+        startable = explicit and may_become_task(tool.task, info, dry_run)
+
         def run() -> Awaitable[dict[str, Any]]:
             return resumable(request, "tools/call", name, arguments, lambda ctx: tool.run(arguments, ctx),
-                             dry_run=dry_run)
+                             dry_run=dry_run, may_start_task=startable)
 
         result = await request.services.call_tool(call, run)
         if tool.cache is not None and info.modern and "resultType" not in result:

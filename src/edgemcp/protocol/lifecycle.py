@@ -7,6 +7,7 @@ from .caching import cacheable
 from .context import LOG_LEVELS
 from .errors import invalid_params
 from .exchange import Exchange
+from .meta import TASKS_EXTENSION
 from .ports import Catalog
 from .versions import SUPPORTED_VERSIONS, negotiate_handshake
 
@@ -22,6 +23,9 @@ def capabilities(catalog: Catalog, modern: bool) -> dict[str, Any]:
         caps["prompts"] = {"listChanged": True} if modern else {}
     if offers.completions:
         caps["completions"] = {}
+    if modern and offers.tasks:
+        # The 2025-11-25 tasks capability is another, incompatible wire: never offered.
+        caps["extensions"] = {TASKS_EXTENSION: {}}
     return caps
 
 

@@ -14,6 +14,9 @@ LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
 SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 PROGRESS_TOKEN: Final = "progressToken"
+# The tasks extension (SEP-2663): its id, declared under ``extensions`` in the client's
+# per-request capabilities (``_meta[CLIENT_CAPABILITIES]``) and in the server's.
+TASKS_EXTENSION: Final = "io.modelcontextprotocol/tasks"
 # W3C trace context carried inside a request (SEP-414).
 TRACE_CONTEXT: Final = ("traceparent", "tracestate", "baggage")
 
@@ -25,6 +28,7 @@ CACHE: Final = VENDOR + "cache"  # also on results: hit, miss, bypass... (see gu
 SCOPES: Final = VENDOR + "scopes"
 RATE_LIMIT: Final = VENDOR + "rateLimit"
 DRY_RUN: Final = VENDOR + "dryRun"  # also on a request: "run this as a dry run"
+TASK: Final = VENDOR + "task"  # the tool's task support: {"support", "ttlMs", "pollIntervalMs"}
 # On requests and results.
 IDEMPOTENCY_KEY: Final = VENDOR + "idempotencyKey"
 IDEMPOTENCY: Final = VENDOR + "idempotency"  # "replayed" on a replayed result

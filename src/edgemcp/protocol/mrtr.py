@@ -36,6 +36,7 @@ async def resumable(
     run: Callable[[Context], Awaitable[dict[str, Any]]],
     *,
     dry_run: bool = False,
+    may_start_task: bool = False,
 ) -> dict[str, Any]:
     """Run ``run`` with a Context; in the modern era, resume from and answer with MRTR."""
     params, info, services = exchange.params, exchange.info, exchange.services
@@ -53,7 +54,8 @@ async def resumable(
                 raise invalid_params("inputResponses must be an object")
             answers.update(responses)
     ctx = Context(info, exchange.channel, request_id=exchange.id, progress_token=progress_token,
-                  answers=answers, state=state, dry_run=dry_run, meta=meta if isinstance(meta, dict) else None)
+                  answers=answers, state=state, dry_run=dry_run, meta=meta if isinstance(meta, dict) else None,
+                  may_start_task=may_start_task)
     exchange.context = ctx  # what the run learned (how a tool failed) outlives it
     try:
         return await run(ctx)

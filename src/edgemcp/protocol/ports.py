@@ -13,6 +13,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from .caching import CachePolicy
 from .context import Context
 from .request import RequestInfo
+from .task_policy import TaskPolicy
 
 Result = dict[str, Any]
 Completer = Callable[[str, str, dict[str, Any]], Any]
@@ -32,6 +33,10 @@ class Tool(Protocol):
     def cache(self) -> CachePolicy | None: ...
     @property
     def dry_run(self) -> bool: ...
+    @property
+    def task(self) -> TaskPolicy | None:
+        """Whether (and how) a call may run as a task (the tasks extension)."""
+        ...
 
     async def run(self, arguments: dict[str, Any], ctx: Context) -> Result: ...
 
@@ -64,6 +69,7 @@ class Offers:
     resources: bool = False
     prompts: bool = False
     completions: bool = False
+    tasks: bool = False  # some tool may run as a task: the tasks extension (2026-07-28)
 
 
 class Catalog(Protocol):
@@ -121,7 +127,21 @@ class Services(Protocol[T]):
 
     async def call_tool(self, call: ToolCall[T], run: Callable[[], Awaitable[Result]]) -> Result:
         """Guard the call (kill switch, scopes, rate limits, dry-run support), then run it
-        (``run``), its result perhaps replayed (idempotency) or reused (cache)."""
+        (``run``), its result perhaps replayed (idempotency) or reused (cache), or start
+        it as a task and answer with the task's handle (``resultType: "task"``)."""
+        ...
+
+    async def get_task(self, task_id: str, info: RequestInfo) -> Result:
+        """The task as ``tasks/get`` shows it (a DetailedTask), if it is the caller's; else
+        an ``MCPError`` that says only "not found"."""
+        ...
+
+    async def update_task(self, task_id: str, responses: dict[str, Any], info: RequestInfo) -> None:
+        """Answers to a task's outstanding input requests (others are ignored)."""
+        ...
+
+    async def cancel_task(self, task_id: str, info: RequestInfo) -> None:
+        """Ask for the task to stop (a finished task stays as it is)."""
         ...
 
     def seal_state(self, principal: str, digest: str, answers: dict[str, Any],

@@ -29,7 +29,12 @@ class Registry:
     def offers(self) -> Offers:
         return Offers(tools=bool(self.local_tools),
                       resources=bool(self.resources or self.templates), prompts=bool(self.prompts),
-                      completions=bool(self.completers))
+                      completions=bool(self.completers), tasks=self.has_tasks)
+
+    @property
+    def has_tasks(self) -> bool:
+        """Whether to advertise the tasks extension: some tool here may run as a task."""
+        return any(tool.task is not None for tool in self.local_tools)
 
     def add_resource(self, resource: Resource) -> None:
         if isinstance(resource, ResourceTemplate):

@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 
 from ..protocol.caching import CachePolicy, CacheScope
-from ..protocol.context import Context, InputRequired
+from ..protocol.context import Context, InputRequired, StartTask
 from ..protocol.errors import ArgumentsError, MCPError, ToolError
-from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCHEMA_DIGEST, SCOPES
+from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCHEMA_DIGEST, SCOPES, TASK
+from ..protocol.task_policy import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TTL,
+    TaskPolicy,
+    TaskStart,
+    TaskSupport,
+)
 from ..schema.lock import item_digest
 from .content import is_content, text
 from .policy import Placement, Rate, Summary, check_placement, check_summaries
@@ -46,6 +53,12 @@ class ToolOptions(TypedDict, total=False):
     scopes: Sequence[str]  # required of the caller
     rate_limit: "str | Rate | None"  # "5/minute" per agent; Rate(..., per="tool") shared
     dry_run: bool  # the tool honours ctx.dry_run
+    # The tasks extension: "optional" or "required" makes calls from clients that declare
+    # it tasks; the client polls for the result. Default None: never a task.
+    task: TaskSupport | None
+    task_start: TaskStart  # "call" (default): at once; "explicit": at ctx.start_task()
+    task_ttl: float  # seconds a task and its result are kept (default 3600); ttlMs on the wire
+    task_poll_interval: float  # seconds between the client's polls (default 1); pollIntervalMs
     icons: list[dict[str, Any]] | None
     meta: dict[str, Any] | None  # extra _meta on the definition
     audit: dict[str, Summary] | None  # what the audit log may show of each argument
@@ -94,6 +107,7 @@ class Tool:
         rate: Rate | None = None,
         dry_run: bool = False,
         audit: dict[str, Summary] | None = None,
+        task: TaskPolicy | None = None,
     ) -> None:
         self.name: str = definition["name"]
         # The contract's digest, as `edgemcp schema lock` records it, advertised with the tool.
@@ -104,6 +118,7 @@ class Tool:
         self.scopes = scopes
         self.rate = rate
         self.dry_run = dry_run
+        self.task = task
         self.audit = audit or {}  # per-argument summaries for the audit log
         input_schema = self.definition.get("inputSchema") or {}
         # x-mcp-header names (lower-cased) mapped to the property path each mirrors.
@@ -149,6 +164,11 @@ class FunctionTool(Tool):
         rate = Rate.parse(rate_limit) if rate_limit is not None else None
         scopes = frozenset(opts.get("scopes", ()))
         dry_run = opts.get("dry_run", False)
+        task = TaskPolicy.from_options(opts.get("task"), opts.get("task_start", "call"),
+                                       opts.get("task_ttl", DEFAULT_TTL),
+                                       opts.get("task_poll_interval", DEFAULT_POLL_INTERVAL))
+        if task is not None and cache is not None:
+            raise ValueError(f"tool {name}: a task's handle cannot be cached: drop cache_ttl or task")
         description = opts.get("description")
         definition: dict[str, Any] = {"name": name, "inputSchema": input_schema}
         if title:
@@ -161,9 +181,9 @@ class FunctionTool(Tool):
         definition["annotations"] = annotations
         if opts.get("icons"):
             definition["icons"] = opts["icons"]
-        definition["_meta"] = _policy_meta(placement, cache, scopes, rate, dry_run, opts.get("meta"))
+        definition["_meta"] = _policy_meta(placement, cache, scopes, rate, dry_run, task, opts.get("meta"))
         super().__init__(definition, placement=placement, cache=cache, scopes=scopes, rate=rate,
-                         dry_run=dry_run, audit=check_summaries(opts.get("audit")))
+                         dry_run=dry_run, audit=check_summaries(opts.get("audit")), task=task)
 
     async def run(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         try:
@@ -175,8 +195,8 @@ class FunctionTool(Tool):
             value = await self.signature.call(kwargs)
         except ToolError as exc:
             return error_result(str(exc))
-        except (InputRequired, MCPError):
-            raise  # control flow: MRTR, or a protocol error the tool chose to raise
+        except (InputRequired, StartTask, MCPError):
+            raise  # control flow: MRTR, a task starting, or a protocol error the tool raised
         except Exception as exc:
             # Never the message: it may carry argument values or secrets.
             log.error("tool %s raised %s", self.name, type(exc).__name__)
@@ -198,7 +218,8 @@ class FunctionTool(Tool):
 
 
 def _policy_meta(placement: Placement, cache: CachePolicy | None, scopes: frozenset[str],
-                 rate: Rate | None, dry_run: bool, extra: dict[str, Any] | None) -> dict[str, Any]:
+                 rate: Rate | None, dry_run: bool, task: TaskPolicy | None,
+                 extra: dict[str, Any] | None) -> dict[str, Any]:
     """The policies a client (or a gateway) may read off a tool's definition."""
     meta: dict[str, Any] = {PLACEMENT: placement, **(extra or {})}
     if cache is not None:
@@ -209,6 +230,8 @@ def _policy_meta(placement: Placement, cache: CachePolicy | None, scopes: frozen
         meta[RATE_LIMIT] = {"limit": rate.limit, "periodSeconds": rate.period, "per": rate.per}
     if dry_run:
         meta[DRY_RUN] = True
+    if task is not None:
+        meta[TASK] = task.wire()
     return meta
 
 

@@ -1,7 +1,7 @@
 """Two stores behind one interface: an exact one for what must be exact, a cheap one
 for the rest. On Cloudflare: Workers KV for sessions and cached results, a Durable Object
-for replies to server-to-client requests, cancellations, rate limits, idempotency claims
-and kill switches.
+for replies to server-to-client requests, cancellations, rate limits, idempotency claims,
+kill switches and tasks (records, leases, cancellations, counts).
 
 Keys are routed by their kind, the segment after the app's namespace
 (``edgemcp:{app}:{kind}:…``), so every operation on one key goes to one store.
@@ -14,7 +14,8 @@ from .base import Capabilities, Store, Subscription
 from .keyspace import key_kind
 
 # What must be seen at once by every isolate, or changed atomically.
-EXACT_KINDS = frozenset({"reply", "cancel", "rate", "idem", "killswitches"})
+EXACT_KINDS = frozenset({"reply", "cancel", "rate", "idem", "killswitches",
+                         "task", "task-lease", "task-cancel", "task-quota"})
 
 
 class SplitStore:
