@@ -1,7 +1,8 @@
 """``EdgeMCP``: what an app serves (its registry) and how (its settings). ``start()`` builds
 the runtime once, when it is first needed, and hands it to the HTTP edge."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar, Unpack, overload
 
 from .guards.identity import Authenticator, Identify, Identity
@@ -253,6 +254,19 @@ class EdgeMCP:
     @property
     def runtime(self) -> Runtime:
         return self.start()
+
+    @asynccontextmanager
+    async def lifespan(self, host: Any = None) -> AsyncIterator[None]:
+        """Start and stop this app with a host app: ``FastAPI(lifespan=mcp.lifespan)`` or
+        ``Starlette(lifespan=mcp.lifespan)`` when ``mcp.asgi()`` is mounted in it (a host
+        does not pass lifespan events to what it mounts). A bad configuration then fails
+        the host's start, not the first request."""
+        runtime = self.start()
+        await runtime.warm_up()
+        try:
+            yield
+        finally:
+            await runtime.aclose()
 
     def asgi(self, path: str = "/mcp") -> ASGIApp:
         """The ASGI application serving this server at ``path``."""

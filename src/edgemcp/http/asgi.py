@@ -18,6 +18,17 @@ from .wire import Disconnected, Headers, Refusal, refuse, send_json, send_refusa
 log = logging.getLogger("edgemcp")
 
 
+def routed_path(scope: Scope) -> str:
+    """The request's path below where this app is mounted: a host app (Starlette's
+    ``Mount("/tools", app=...)``, FastAPI's ``app.mount``) keeps the full path in ``path``
+    and what it matched in ``root_path``, as ASGI says."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    return path.rstrip("/") or "/"
+
+
 class StreamableHTTP:
     """The ASGI app behind ``EdgeMCP.asgi()``."""
 
@@ -38,7 +49,7 @@ class StreamableHTTP:
             misconfigured = MCPError(INTERNAL_ERROR, f"Server misconfigured: {exc}", kind=ErrorKind.UNAVAILABLE)
             await send_refusal(send, Refusal(misconfigured), [])
             return
-        path = scope["path"].rstrip("/") or "/"
+        path = routed_path(scope)
         oauth = runtime.identity.oauth
         if oauth is not None and scope["method"] == "GET" and path == oauth.metadata_path:
             # RFC 9728 protected-resource metadata: public, cacheable, readable cross-origin.
