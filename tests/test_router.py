@@ -218,6 +218,10 @@ def test_a_prefixed_merged_list_routes_each_call_to_its_upstream(sdk_upstream: S
         before = edgemcp_upstream.read_output().count('"tool":"test_simple_text"')
         done = call(router.url, "e_test_simple_text", {})
         assert done.json()["result"]["content"][0]["text"] == "This is a simple text response for testing."
+        # The upstream writes its audit line just after answering: give it a moment.
+        deadline = time.monotonic() + 5
+        while edgemcp_upstream.read_output().count('"tool":"test_simple_text"') == before and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert edgemcp_upstream.read_output().count('"tool":"test_simple_text"') == before + 1
     finally:
         router.stop()

@@ -92,7 +92,7 @@ class EdgeMCP:
             None if audit is False else LoggingSink() if audit is True else audit)
         self._store = store
         self._secret = secret
-        self._transport: Any = None  # outbound HTTP (httpx transport): the platform's, on Workers
+        self._transport: Any = None  # outbound HTTP (router.outbound.Outbound): the platform's, on Workers
         self._runtime: Runtime | None = None
         self._default_asgi: ASGIApp | None = None
         self._requirements: list[Requirement] = []
@@ -242,7 +242,7 @@ class EdgeMCP:
     def _serve(self, foundation: Foundation) -> Served:
         """What this app serves in its role: everything here, or split with a core."""
         if foundation.role == "edge":
-            from .router.split import serve_edge  # the router needs httpx (the server extra)
+            from .router.split import serve_edge
 
             return serve_edge(self.registry, foundation, self.settings, self.identity, self._transport)
         if foundation.role == "core":

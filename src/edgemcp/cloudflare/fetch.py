@@ -1,60 +1,67 @@
-"""Outbound HTTP on Workers: an httpx transport over the platform's ``fetch``.
+"""Outbound HTTP on Workers: the router's ``Outbound`` over the platform's ``fetch``.
 
-A Worker cannot open sockets the way httpx's own transport does; ``fetch`` is how it talks
-to other servers (the core deployment of a split app, a router's upstreams). The router
-code stays the same on every host: only the transport differs. The response body streams
-as it arrives, and closing it (the caller went away, or the call was cancelled) aborts the
-fetch, so the cancellation reaches the server on the other side.
+A Worker cannot open sockets; ``fetch`` is how it talks to other servers (the core
+deployment of a split app, a router's upstreams). The router code is the same on every
+host: only this small transport differs. The response body streams as it arrives, and
+letting go of it early (the caller went away, or the call was cancelled) aborts the fetch,
+so the cancellation reaches the server on the other side.
 
 ``js`` and ``pyodide`` exist only inside a Worker, so they are imported in the methods.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
-
-import httpx
 
 from .runtime import _js_headers, _uint8, settled
 
 
-class FetchStream(httpx.AsyncByteStream):
-    def __init__(self, body: Any, controller: Any) -> None:
-        self.body = body
-        self.controller = controller
+class FetchResponse:
+    def __init__(self, response: Any, controller: Any) -> None:
+        self.status = int(response.status)
+        self.headers = {str(pair[0]).lower(): str(pair[1]) for pair in response.headers.entries()}
+        self._body = response.body
+        self._controller = controller
+        self._done = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self.body is None or type(self.body).__name__ == "JsNull":
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._body is None or type(self._body).__name__ == "JsNull":
+            self._done = True
             return
-        reader = self.body.getReader()
+        reader = self._body.getReader()
         while True:
             read, step = await settled(reader.read())
             if not read:
-                raise httpx.ReadError("the response stream failed")
+                raise OSError("the response stream failed")
             if step.done:
+                self._done = True
                 return
             yield bytes(step.value.to_bytes())
 
+    async def read(self) -> bytes:
+        return b"".join([chunk async for chunk in self.chunks()])
+
     async def aclose(self) -> None:
-        self.controller.abort()  # a no-op once the body was read to its end
+        if not self._done:
+            self._controller.abort()
 
 
-class FetchTransport(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+class FetchOutbound:
+    async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> FetchResponse:
         from js import AbortController, Object, fetch
         from pyodide.ffi import to_js
 
-        body = await request.aread()
         controller = AbortController.new()
         init = to_js({
-            "method": request.method,
-            "headers": _js_headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]),
-            "body": _uint8(body) if body else None,
+            "method": "POST",
+            "headers": _js_headers(list(headers.items())),
+            "body": _uint8(body),
             "signal": controller.signal,
             "redirect": "manual",
         }, dict_converter=Object.fromEntries)
-        fetched, response = await settled(fetch(str(request.url), init))
+        fetched, response = await settled(fetch(url, init))
         if not fetched:
-            raise httpx.ConnectError(f"fetch failed for {request.url.host}", request=request)
-        headers = [(str(pair[0]), str(pair[1])) for pair in response.headers.entries()]
-        return httpx.Response(int(response.status), headers=headers,
-                              stream=FetchStream(response.body, controller), request=request)
+            raise ConnectionError("fetch failed")
+        return FetchResponse(response, controller)
+
+    async def aclose(self) -> None:
+        return None

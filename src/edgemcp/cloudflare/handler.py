@@ -35,9 +35,9 @@ class WorkerHandler:
             return self.asgi
         transport = None
         if settings.role == "edge":
-            from .fetch import FetchTransport  # httpx, vendored only by Workers that forward
+            from .fetch import FetchOutbound
 
-            transport = FetchTransport()
+            transport = FetchOutbound()
         self.app.configure(
             store=settings.open_store(env), secret=settings.secret,
             allowed_hosts=list(settings.allowed_hosts) if settings.allowed_hosts is not None else None,

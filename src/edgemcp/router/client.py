@@ -18,9 +18,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import httpx
-from httpx_sse import EventSource, SSEError
-
 from ..guards.hop import ASSERTION_HEADER, VIA_HEADER, HopSigner
 from ..jsoncodec import dumps, loads
 from ..protocol.context import Context, InputRequest
@@ -37,6 +34,7 @@ from ..protocol.versions import LATEST_HANDSHAKE, LATEST_MODERN
 from ..store import Keyspace
 from ..version import __version__
 from .health import Health
+from .outbound import Outbound, Response, sse_events
 from .upstream import Upstream, bad_answer, timed_out, unreachable
 
 log = logging.getLogger("edgemcp")
@@ -68,7 +66,7 @@ def header_value(value: str) -> str:
 
 
 class UpstreamClient:
-    def __init__(self, upstream: Upstream, http: httpx.AsyncClient, keyspace: Keyspace, health: Health, *,
+    def __init__(self, upstream: Upstream, http: Outbound, keyspace: Keyspace, health: Health, *,
                  hop_id: str, signer: HopSigner | None = None) -> None:
         self.upstream = upstream
         self.http = http
@@ -95,11 +93,11 @@ class UpstreamClient:
         except TimeoutError:
             await self.health.down(upstream, f"did not answer within {upstream.timeout:g} s")
             raise timed_out(upstream.name, upstream.timeout) from None
-        except httpx.TransportError as exc:
+        except (OSError, asyncio.IncompleteReadError) as exc:
             await self.health.down(upstream, "is unreachable")
             raise unreachable(upstream.name, f"is unreachable ({type(exc).__name__})") from None
-        except (httpx.HTTPStatusError, httpx.DecodingError, SSEError, ValueError) as exc:
-            raise bad_answer(upstream.name, type(exc).__name__) from None
+        except ValueError as exc:  # not HTTP, or not JSON
+            raise bad_answer(upstream.name, str(exc) or type(exc).__name__) from None
 
     async def era(self, info: RequestInfo) -> str:
         """``modern`` when the upstream answers ``server/discover`` for 2026-07-28."""
@@ -126,15 +124,19 @@ class UpstreamClient:
         body = {"jsonrpc": "2.0", "id": request_id, "method": "server/discover",
                 "params": {"_meta": self._modern_meta(None, info)}}
         headers = await self._headers(info, {"mcp-protocol-version": LATEST_MODERN, "mcp-method": "server/discover"})
-        response = await self.http.post(self.upstream.url, content=dumps(body), headers=headers)
+        response = await self.http.post(self.upstream.url, headers, dumps(body))
         try:
-            answer = response.json() if "json" in response.headers.get("content-type", "") else None
+            raw = await response.read()
+        finally:
+            await response.aclose()
+        try:
+            answer = loads(raw) if "json" in response.headers.get("content-type", "") else None
         except ValueError:
             answer = None
-        if response.status_code >= 500:  # not "I do not speak 2026-07-28": a failure
+        if response.status >= 500:  # not "I do not speak 2026-07-28": a failure
             if isinstance(answer, dict) and "error" in answer:
-                self._answer(answer, response.status_code)
-            raise httpx.TransportError(f"discover answered {response.status_code}")
+                self._answer(answer, response.status)
+            raise ConnectionError(f"discover answered {response.status}")
         result = answer.get("result") if isinstance(answer, dict) else None
         versions = result.get("supportedVersions") if isinstance(result, dict) else None
         return "modern" if isinstance(versions, list) and LATEST_MODERN in versions else "handshake"
@@ -161,8 +163,7 @@ class UpstreamClient:
         if method in NAMED and isinstance(params.get(NAMED[method]), str):
             routing["mcp-name"] = header_value(params[NAMED[method]])
         headers = await self._headers(info, routing)
-        async with self.http.stream("POST", self.upstream.url, content=dumps(body), headers=headers) as response:
-            return await self._read(response, request_id, ctx, None)
+        return await self._exchange(headers, dumps(body), request_id, ctx, None)
 
     # -- handshake era -------------------------------------------------------------------
     async def _handshake(self, method: str, params: dict[str, Any], ctx: Context | None, info: RequestInfo,
@@ -192,14 +193,17 @@ class UpstreamClient:
             "protocolVersion": LATEST_HANDSHAKE, "capabilities": info.client_capabilities,
             "clientInfo": info.client_info or {"name": "edgemcp-router", "version": __version__}}}
         headers = await self._headers(info, {})
-        async with self.http.stream("POST", self.upstream.url, content=dumps(body), headers=headers) as response:
+        response = await self.http.post(self.upstream.url, headers, dumps(body))
+        try:
             session = response.headers.get("mcp-session-id")
             result = await self._read(response, request_id, None, None)
+        finally:
+            await response.aclose()
         version = result.get("protocolVersion")
         version = version if isinstance(version, str) else LATEST_HANDSHAKE
         session_headers = {"mcp-protocol-version": version, **({"mcp-session-id": session} if session else {})}
         note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        await self.http.post(self.upstream.url, content=dumps(note), headers=await self._headers(info, session_headers))
+        await self._post(await self._headers(info, session_headers), dumps(note))
         await self.keyspace.set(self._session_key(info), {"id": session, "version": version}, SESSION_TTL)
         return session, version
 
@@ -213,19 +217,16 @@ class UpstreamClient:
 
         async def answer(message: dict[str, Any]) -> None:
             reply = await self._client_answer(message, ctx, deadline)
-            await self.http.post(self.upstream.url, content=dumps(reply), headers=headers)
+            await self._post(headers, dumps(reply))
 
         try:
-            async with self.http.stream("POST", self.upstream.url, content=dumps(body), headers=headers) as response:
-                if response.status_code == 404 and session is not None:
-                    raise SessionGone
-                return await self._read(response, request_id, ctx, answer)
+            return await self._exchange(headers, dumps(body), request_id, ctx, answer,
+                                        session_gone=session is not None)
         except asyncio.CancelledError:
             # The caller went away or cancelled: tell the upstream, without holding anyone up.
             cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled",
                       "params": {"requestId": request_id, "reason": "cancelled by the client"}}
-            task = asyncio.ensure_future(self._quietly(self.http.post(self.upstream.url, content=dumps(cancel),
-                                                                      headers=headers)))
+            task = asyncio.ensure_future(self._quietly(self._post(headers, dumps(cancel))))
             self._cancels.add(task)
             task.add_done_callback(self._cancels.discard)
             raise
@@ -264,6 +265,24 @@ class UpstreamClient:
             log.debug("notifying an upstream of a cancellation failed", exc_info=True)
 
     # -- both eras -----------------------------------------------------------------------
+    async def _exchange(self, headers: dict[str, str], body: bytes, request_id: int, ctx: Context | None,
+                        on_request: OnRequest | None, session_gone: bool = False) -> dict[str, Any]:
+        response = await self.http.post(self.upstream.url, headers, body)
+        try:
+            if response.status == 404 and session_gone:
+                raise SessionGone
+            return await self._read(response, request_id, ctx, on_request)
+        finally:
+            await response.aclose()
+
+    async def _post(self, headers: dict[str, str], body: bytes) -> None:
+        """A message that needs no answer (a notification, a reply): read and let go."""
+        response = await self.http.post(self.upstream.url, headers, body)
+        try:
+            await response.read()
+        finally:
+            await response.aclose()
+
     async def _headers(self, info: RequestInfo, extra: Mapping[str, str]) -> dict[str, str]:
         """Headers built afresh: nothing of the client's request is copied (its session id,
         Last-Event-ID, hop-by-hop headers, its token) but what the hop needs."""
@@ -277,17 +296,15 @@ class UpstreamClient:
             headers.update(await self.upstream.credentials.headers(self.http, self.keyspace))
         return headers
 
-    async def _read(self, response: httpx.Response, request_id: int, ctx: Context | None,
+    async def _read(self, response: Response, request_id: int, ctx: Context | None,
                     on_request: OnRequest | None) -> dict[str, Any]:
-        status = response.status_code
+        status = response.status
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
-            return self._answer(loads(await response.aread()), status)
+            return self._answer(loads(await response.read()), status)
         if kind == "text/event-stream" and status == 200:
-            async for event in EventSource(response).aiter_sse():
-                if not event.data:
-                    continue  # a priming event or a keep-alive
-                message = loads(event.data.encode())
+            async for data in sse_events(response.chunks()):
+                message = loads(data.encode())
                 if not isinstance(message, dict):
                     continue
                 if "method" in message and "id" not in message:

@@ -6,8 +6,6 @@ deployed at the origin with ``role="core"``."""
 import os
 from collections.abc import Sequence
 
-import httpx
-
 from ..guards.hop import HopAssertions, HopSigner, core_audience
 from ..guards.identity import Identity
 from ..protocol.ports import Completer, Offers, Prompt, Resource
@@ -18,7 +16,7 @@ from ..runtime import ConfigurationError, Foundation, Served
 from ..settings import Settings
 from .client import UpstreamClient
 from .health import Health
-from .outbound import http_client
+from .outbound import Outbound, default_outbound
 from .remote import RemotePrompt, RemoteResource, RemoteTool
 from .upstream import Upstream
 
@@ -97,13 +95,13 @@ class SplitCatalog:
 
 
 def serve_edge(registry: Registry, foundation: Foundation, settings: Settings, identity: Identity,
-               transport: httpx.AsyncBaseTransport | None) -> Served:
+               outbound: Outbound | None) -> Served:
     """The edge of a split app: forwarding to the core deployment at ``core_url``."""
     core_url = settings.core_url or os.environ.get("EDGEMCP_CORE_URL")
     if not core_url:
         raise ConfigurationError("role 'edge' needs the core deployment's URL: set EDGEMCP_CORE_URL "
                                  "(e.g. https://origin.example.com/mcp) or EdgeMCP(core_url=...)")
-    http = http_client(transport)
+    http = outbound or default_outbound()
     signer = HopSigner(hop_secret(settings, foundation), core_audience(foundation.name))
     core = Upstream("core", core_url, timeout=settings.core_timeout, era="modern")  # the same app: edgemcp
     client = UpstreamClient(core, http, foundation.keyspace,
