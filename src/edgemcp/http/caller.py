@@ -36,7 +36,7 @@ def request_info(headers: Headers, era: Era, protocol_version: str, *,
         client=headers.client[0] if headers.client else None,
         idempotency_key=headers.get("idempotency-key"),
         correlation_id=correlation_id,
-        via=via(headers),
+        via=via(headers) if VIA_HEADER in headers.values else (),
     )
 
 

@@ -4,7 +4,7 @@ observe it, and hand it to the era's handler; any refusal is answered here."""
 import asyncio
 from typing import Any
 
-from ..guards.hop import ASSERTION_HEADER, MAX_HOPS
+from ..guards.hop import ASSERTION_HEADER, MAX_HOPS, VIA_HEADER
 from ..observe.observation import Outcome
 from ..protocol.errors import (
     INVALID_REQUEST,
@@ -56,12 +56,14 @@ async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send
     if header_version is not None and header_version not in SUPPORTED_VERSIONS:
         raise Refusal(unsupported_version(header_version, SUPPORTED_VERSIONS), request_id)
 
-    hops = via(headers)
-    if runtime.hop_id in hops or len(hops) >= MAX_HOPS:
-        raise Refusal(MCPError(INVALID_REQUEST, "Loop detected: this request already passed through this "
-                               "server (check the core URL or the router's upstreams)", {"via": list(hops)}),
-                      request_id, status=508)
-    observation = runtime.observer.start(method, params, request_id, headers.values, forwarded_correlation(runtime, headers))
+    if VIA_HEADER in headers.values:  # it passed through a forwarding deployment
+        hops = via(headers)
+        if runtime.hop_id in hops or len(hops) >= MAX_HOPS:
+            raise Refusal(MCPError(INVALID_REQUEST, "Loop detected: this request already passed through this "
+                                   "server (check the core URL or the router's upstreams)", {"via": list(hops)}),
+                          request_id, status=508)
+    correlation = forwarded_correlation(headers) if runtime.role == "core" else None
+    observation = runtime.observer.start(method, params, request_id, headers.values, correlation)
     outcome = Outcome()
     try:
         try:
@@ -83,10 +85,10 @@ async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send
         await observation.end(outcome)
 
 
-def forwarded_correlation(runtime: Runtime, headers: Headers) -> str | None:
-    """The edge's correlation id, kept on its core so one id follows the request across the
+def forwarded_correlation(headers: Headers) -> str | None:
+    """On a core: the edge's correlation id, kept so one id follows the request across the
     hop; taken only from a request carrying an edge's assertion (a forged one is refused)."""
-    if runtime.role != "core" or ASSERTION_HEADER not in headers.values:
+    if ASSERTION_HEADER not in headers.values:
         return None
     sent = headers.get("x-correlation-id") or ""
     return sent if len(sent) in (16, 32) and all(c in "0123456789abcdef" for c in sent) else None

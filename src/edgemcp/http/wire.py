@@ -146,6 +146,8 @@ def decode_header_value(value: str) -> str:
             return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise header_mismatch("invalid base64 header value") from None
+    if value.isascii() and value.isprintable():  # the usual case, checked in C
+        return value
     if any((ord(c) < 0x20 and c != "\t") or ord(c) > 0x7E for c in value):
         raise header_mismatch("header value has invalid characters")
     return value
