@@ -186,12 +186,13 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class Replicas:
-    """Two uvicorn replicas of the conformance server sharing one Redis, behind a
-    round-robin balancer (tests/apps/balancer.py)."""
+    """Two uvicorn replicas of ``target`` (by default the conformance server) sharing one
+    Redis, behind a round-robin balancer (tests/apps/balancer.py)."""
 
-    def __init__(self, redis_url: str) -> None:
-        env = {"EDGEMCP_STORE": redis_url}
-        self.replicas = [Server("examples.conformance_server:app", env) for _ in range(2)]
+    def __init__(self, redis_url: str, target: str = "examples.conformance_server:app",
+                 env: dict[str, str] | None = None) -> None:
+        env = {"EDGEMCP_STORE": redis_url, **(env or {})}
+        self.replicas = [Server(target, env) for _ in range(2)]
         backends = ",".join(r.url.removesuffix("/mcp") for r in self.replicas)
         self.balancer = Server("tests.apps.balancer:app", {"BACKENDS": backends})
         self.url = self.balancer.url

@@ -27,25 +27,15 @@ from edgemcp.router.health import DOWN_FOR
 from edgemcp.runtime import ConfigurationError
 
 from .conformance_suite import NODE, SUITES, score
-from .conftest import TEST_SECRET, JSONHandler, RedisServer, Server, serve_http
+from .conftest import TEST_SECRET, JSONHandler, RedisServer, Replicas, Server, serve_http
 
 MODERN = "2026-07-28"
 ACCEPT = "application/json, text/event-stream"
 
 
-class RouterReplicas:
+def router_replicas(upstream: str, redis_url: str) -> Replicas:
     """Two router replicas on one Redis behind the round-robin balancer, in front of ``upstream``."""
-
-    def __init__(self, upstream: str, redis_url: str, **env: str) -> None:
-        settings = {"ROUTER_UPSTREAMS": upstream, "EDGEMCP_STORE": redis_url, **env}
-        self.replicas = [Server("tests.apps.router_app:app", settings) for _ in range(2)]
-        backends = ",".join(r.url.removesuffix("/mcp") for r in self.replicas)
-        self.balancer = Server("tests.apps.balancer:app", {"BACKENDS": backends})
-        self.url = self.balancer.url
-
-    def stop(self) -> None:
-        for server in (self.balancer, *self.replicas):
-            server.stop()
+    return Replicas(redis_url, "tests.apps.router_app:app", {"ROUTER_UPSTREAMS": upstream})
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +53,15 @@ def edgemcp_upstream() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def routers_before_sdk(sdk_upstream: Server, redis_server: RedisServer) -> Iterator[RouterReplicas]:
-    routers = RouterReplicas(f"sdk={sdk_upstream.url}", redis_server.url)
+def routers_before_sdk(sdk_upstream: Server, redis_server: RedisServer) -> Iterator[Replicas]:
+    routers = router_replicas(f"sdk={sdk_upstream.url}", redis_server.url)
     yield routers
     routers.stop()
 
 
 @pytest.fixture(scope="module")
-def routers_before_edgemcp(edgemcp_upstream: Server, redis_server: RedisServer) -> Iterator[RouterReplicas]:
-    routers = RouterReplicas(f"edgemcp={edgemcp_upstream.url}", redis_server.url)
+def routers_before_edgemcp(edgemcp_upstream: Server, redis_server: RedisServer) -> Iterator[Replicas]:
+    routers = router_replicas(f"edgemcp={edgemcp_upstream.url}", redis_server.url)
     yield routers
     routers.stop()
 
@@ -81,7 +71,7 @@ needs_node = pytest.mark.skipif(not NODE.exists(), reason="conformance tooling n
 
 @needs_node
 @pytest.mark.parametrize("suite", list(SUITES))
-def test_conformance_through_two_routers_before_the_sdk(suite: str, routers_before_sdk: RouterReplicas,
+def test_conformance_through_two_routers_before_the_sdk(suite: str, routers_before_sdk: Replicas,
                                                          tmp_path: Path) -> None:
     scored, output = score(suite, routers_before_sdk.url, tmp_path)
     failed = sorted(name for name, ok in scored.items() if not ok)
@@ -91,7 +81,7 @@ def test_conformance_through_two_routers_before_the_sdk(suite: str, routers_befo
 
 @needs_node
 @pytest.mark.parametrize("suite", list(SUITES))
-def test_conformance_through_two_routers_before_edgemcp(suite: str, routers_before_edgemcp: RouterReplicas,
+def test_conformance_through_two_routers_before_edgemcp(suite: str, routers_before_edgemcp: Replicas,
                                                          tmp_path: Path) -> None:
     scored, output = score(suite, routers_before_edgemcp.url, tmp_path)
     failed = sorted(name for name, ok in scored.items() if not ok)

@@ -10,11 +10,10 @@ from .http.asgi import StreamableHTTP
 from .http.listen import CHANGES
 from .observe.audit import AuditSink, LoggingSink
 from .observe.telemetry import Telemetry
-from .protocol.caching import CacheScope
-from .registry.policy import Placement, Rate
-from .registry.prompts import Prompt
+from .registry.policy import Rate
+from .registry.prompts import Prompt, PromptOptions
 from .registry.registry import Registry
-from .registry.resources import Resource, ResourceTemplate, is_template
+from .registry.resources import Resource, ResourceOptions, ResourceTemplate, is_template
 from .registry.tools import FunctionTool, Tool, ToolOptions
 from .runtime import ConfigurationError, Foundation, Requirement, Runtime, Served, start
 from .settings import DEFAULT_MAX_BODY, Role, Settings
@@ -127,24 +126,9 @@ class EdgeMCP:
 
         return register(fn) if fn is not None else register
 
-    def resource(
-        self,
-        uri: str,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        mime_type: str | None = None,
-        cache_ttl: float | None = None,
-        cache_scope: CacheScope = "private",
-        placement: Placement = "any",
-        meta: dict[str, Any] | None = None,
-    ) -> Callable[[F], F]:
+    def resource(self, uri: str, **options: Unpack[ResourceOptions]) -> Callable[[F], F]:
         """Expose a function as a resource at ``uri``, or at every URI a template like
         ``notes://{id}`` matches (the variables become keyword arguments)."""
-        options: dict[str, Any] = {"name": name, "title": title, "description": description,
-                                   "mime_type": mime_type, "cache_ttl": cache_ttl,
-                                   "cache_scope": cache_scope, "placement": placement, "meta": meta}
 
         def register(f: F) -> F:
             kind = ResourceTemplate if is_template(uri) else Resource
@@ -156,11 +140,8 @@ class EdgeMCP:
     @overload
     def prompt(self, fn: F, /) -> F: ...
     @overload
-    def prompt(
-        self, /, *, name: str | None = None, title: str | None = None,
-        description: str | None = None, placement: Placement = "any", meta: dict[str, Any] | None = None,
-    ) -> Callable[[F], F]: ...
-    def prompt(self, fn: Any = None, /, **options: Any) -> Any:
+    def prompt(self, /, **options: Unpack[PromptOptions]) -> Callable[[F], F]: ...
+    def prompt(self, fn: Any = None, /, **options: Unpack[PromptOptions]) -> Any:
         """Expose a function returning messages (or a string) as a prompt."""
 
         def register(f: F) -> F:

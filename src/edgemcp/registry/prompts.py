@@ -1,7 +1,7 @@
 """Prompts: a function whose string arguments fill in a list of messages."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..protocol.context import Context
 from ..protocol.meta import PLACEMENT
@@ -12,19 +12,22 @@ from .signature import FunctionSignature
 from .tools import check_name
 
 
+class PromptOptions(TypedDict, total=False):
+    """What ``@app.prompt(...)`` accepts, declared once for the decorator and the prompt."""
+
+    name: str | None  # default: the function's name
+    title: str | None
+    description: str | None  # default: the docstring
+    placement: Placement  # "edge", "core" or "any" (default): where it renders when split
+    meta: dict[str, Any] | None  # extra _meta on the definition
+
+
 class Prompt:
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        placement: Placement = "any",
-        meta: dict[str, Any] | None = None,
-    ) -> None:
-        self.name = check_name(name or fn.__name__, "prompt")
-        self.placement = check_placement(placement)
+    def __init__(self, fn: Callable[..., Any], **options: Unpack[PromptOptions]) -> None:
+        self.name = check_name(options.get("name") or fn.__name__, "prompt")
+        placement = check_placement(options.get("placement", "any"))
+        self.placement = placement
+        title, description, meta = options.get("title"), options.get("description"), options.get("meta")
         if placement != "any":  # advertised only when declared, as for resources
             meta = {**(meta or {}), PLACEMENT: placement}
         self.signature = FunctionSignature(fn, name=self.name)

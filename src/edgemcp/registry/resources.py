@@ -3,7 +3,7 @@
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context
@@ -16,30 +16,33 @@ from .signature import FunctionSignature
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+class ResourceOptions(TypedDict, total=False):
+    """What ``@app.resource(uri, ...)`` accepts, declared once for the decorator and the resource."""
+
+    name: str | None  # default: the function's name
+    title: str | None
+    description: str | None  # default: the docstring
+    mime_type: str | None
+    cache_ttl: float | None  # seconds a read stays fresh for clients (2026-07-28 ttlMs)
+    cache_scope: CacheScope  # "private" (default) or "public"
+    placement: Placement  # "edge", "core" or "any" (default): where it is read when split
+    meta: dict[str, Any] | None  # extra _meta on the definition
+
+
 class Resource:
     """A resource at one fixed URI."""
 
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        uri: str,
-        *,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        mime_type: str | None = None,
-        cache_ttl: float | None = None,
-        cache_scope: CacheScope = "private",
-        placement: Placement = "any",
-        meta: dict[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, fn: Callable[..., Any], uri: str, **options: Unpack[ResourceOptions]) -> None:
         self.uri = uri
-        self.placement = check_placement(placement)
-        self.name = name or fn.__name__
-        self.title = title
+        placement = check_placement(options.get("placement", "any"))
+        self.placement = placement
+        self.name = options.get("name") or fn.__name__
+        self.title = options.get("title")
+        description = options.get("description")
         self.description = description if description is not None else (fn.__doc__ or None)
-        self.mime_type = mime_type
-        self.cache = CachePolicy.from_seconds(cache_ttl, cache_scope)
+        self.mime_type = options.get("mime_type")
+        self.cache = CachePolicy.from_seconds(options.get("cache_ttl"), options.get("cache_scope", "private"))
+        meta = options.get("meta")
         self.signature = FunctionSignature(fn, name=self.name)
         # Placement is advertised only when declared: "any" is every resource's default.
         self.meta = {**(meta or {}), PLACEMENT: placement} if placement != "any" else meta
@@ -67,7 +70,7 @@ class Resource:
 class ResourceTemplate(Resource):
     """Resources named by a URI template such as ``users://{id}/profile``."""
 
-    def __init__(self, fn: Callable[..., Any], uri_template: str, **options: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], uri_template: str, **options: Unpack[ResourceOptions]) -> None:
         super().__init__(fn, uri_template, **options)
         self.uri_template = uri_template
         self.definition = self._describe({"uriTemplate": uri_template})

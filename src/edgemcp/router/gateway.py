@@ -31,6 +31,7 @@ from ..registry.tools import Tool
 from ..runtime import ConfigurationError
 from ..schema.lock import SECTIONS, item_digest, surface_digest
 from ..store import Keyspace, StoreError
+from .backed import RegistryBacked
 from .client import UpstreamClient
 from .remote import RemotePrompt, RemoteResource, RemoteTool
 from .upstream import unreachable
@@ -92,23 +93,16 @@ def _policies(definition: dict[str, Any], default_placement: Placement) -> dict[
     return {"placement": placement, "cache": cache, "dry_run": meta.get(DRY_RUN) is True}
 
 
-class GatewayCatalog:
+class GatewayCatalog(RegistryBacked):
     def __init__(self, registry: Registry, clients: Sequence[UpstreamClient], keyspace: Keyspace, *,
                  routes: dict[str, str], min_list_ttl: float) -> None:
-        self.registry = registry
+        super().__init__(registry)
         self.clients = list(clients)
         self.keyspace = keyspace
         self.routes = routes
         self.min_list_ttl = min_list_ttl
         self._memo: tuple[float, Surface] | None = None
         self._refreshing: dict[str, asyncio.Lock] = {c.upstream.name: asyncio.Lock() for c in self.clients}
-
-    # -- the Catalog's own ---------------------------------------------------------------
-    server_info = property(lambda self: self.registry.server_info)
-    instructions = property(lambda self: self.registry.instructions)
-    list_ttl_ms = property(lambda self: self.registry.list_ttl_ms)
-    page_size = property(lambda self: self.registry.page_size)
-    private_lists = property(lambda self: self.registry.private_lists)
 
     @property
     def offers(self) -> Offers:

@@ -14,6 +14,7 @@ from ..registry.source import LocalTools
 from ..registry.tools import Tool
 from ..runtime import ConfigurationError, Foundation, Served
 from ..settings import Settings
+from .backed import RegistryBacked
 from .client import UpstreamClient
 from .health import Health
 from .outbound import Outbound, default_outbound
@@ -38,31 +39,11 @@ class SplitTools:
         return self.remote.get(name) or self.local.get(name)
 
 
-class SplitCatalog:
+class SplitCatalog(RegistryBacked):
     def __init__(self, registry: Registry, core: UpstreamClient) -> None:
-        self.registry = registry
+        super().__init__(registry)
         self.core = core
         self.tools = SplitTools(registry.local_tools, core)
-
-    @property
-    def server_info(self) -> dict[str, object]:
-        return self.registry.server_info
-
-    @property
-    def instructions(self) -> str | None:
-        return self.registry.instructions
-
-    @property
-    def list_ttl_ms(self) -> int:
-        return self.registry.list_ttl_ms
-
-    @property
-    def page_size(self) -> int:
-        return self.registry.page_size
-
-    @property
-    def private_lists(self) -> bool:
-        return self.registry.private_lists
 
     @property
     def offers(self) -> Offers:
