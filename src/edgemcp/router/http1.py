@@ -163,3 +163,4 @@ class StreamOutbound:
         self._idle.clear()
 
 
+

@@ -52,9 +52,3 @@ async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
             if data:
                 yield b"\n".join(data).decode("utf-8")
 
-
-def default_outbound() -> Outbound:
-    """asyncio and httptools: for ASGI hosts (a Worker is handed ``FetchOutbound`` instead)."""
-    from .http1 import StreamOutbound  # httptools exists on ASGI hosts, not in a Worker
-
-    return StreamOutbound()

@@ -14,7 +14,7 @@ from ..runtime import ConfigurationError, Foundation, Served
 from .client import UpstreamClient
 from .gateway import GatewayCatalog
 from .health import Health
-from .outbound import default_outbound
+from .split import asgi_outbound
 from .upstream import Upstream
 
 DEFAULT_MIN_LIST_TTL = 30.0  # seconds: an upstream's lists are asked for at most this often
@@ -48,7 +48,7 @@ class Router(EdgeMCP):
     def _serve(self, foundation: Foundation) -> Served:
         if foundation.role != "all":
             raise ConfigurationError("a router has no split role: run it with EDGEMCP_ROLE unset")
-        http = self._transport or default_outbound()
+        http = self._transport or asgi_outbound()
         health = Health(foundation.keyspace)
         clients = [UpstreamClient(upstream, http, foundation.keyspace, health, hop_id=foundation.hop_id)
                    for upstream in self.upstreams]

@@ -17,7 +17,7 @@ from ..settings import Settings
 from .backed import RegistryBacked
 from .client import UpstreamClient
 from .health import Health
-from .outbound import Outbound, default_outbound
+from .outbound import Outbound
 from .remote import RemotePrompt, RemoteResource, RemoteTool
 from .upstream import Upstream
 
@@ -82,7 +82,7 @@ def serve_edge(registry: Registry, foundation: Foundation, settings: Settings, i
     if not core_url:
         raise ConfigurationError("role 'edge' needs the core deployment's URL: set EDGEMCP_CORE_URL "
                                  "(e.g. https://origin.example.com/mcp) or EdgeMCP(core_url=...)")
-    http = outbound or default_outbound()
+    http = outbound or asgi_outbound()
     signer = HopSigner(hop_secret(settings, foundation), core_audience(foundation.name))
     core = Upstream("core", core_url, timeout=settings.core_timeout, era="modern")  # the same app: edgemcp
     client = UpstreamClient(core, http, foundation.keyspace,
@@ -101,3 +101,9 @@ def serve_core(registry: Registry, foundation: Foundation, settings: Settings, i
 
 def hop_secret(settings: Settings, foundation: Foundation) -> str | bytes:
     return settings.hop_secret or os.environ.get("EDGEMCP_HOP_SECRET") or foundation.secret
+
+
+def asgi_outbound() -> Outbound:
+    from .http1 import StreamOutbound  # httptools: on ASGI hosts, not in a Worker
+
+    return StreamOutbound()
