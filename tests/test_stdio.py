@@ -29,6 +29,7 @@ from pydantic import FileUrl
 ROOT = Path(__file__).resolve().parent.parent
 SRC = str(ROOT / "src")
 TARGET = "examples.conformance_server:app"
+SAFETY_TIMEOUT = 60.0  # seconds; a hang guard, not a timing assertion
 
 pytestmark = pytest.mark.filterwarnings("ignore:The logging capability is deprecated")
 
@@ -69,7 +70,9 @@ async def session(answers: Answers | None = None, **callbacks: Any) -> AsyncIter
     if answers is not None:
         callbacks |= {"elicitation_callback": answers.elicit, "sampling_callback": answers.sample,
                       "list_roots_callback": answers.roots}
-    async with stdio_client(server(TARGET)) as (read, write), ClientSession(read, write, **callbacks) as opened:
+    # A bound on each request, so a lost answer fails the test instead of hanging it.
+    async with stdio_client(server(TARGET)) as (read, write), \
+            ClientSession(read, write, read_timeout_seconds=SAFETY_TIMEOUT, **callbacks) as opened:
         await opened.initialize()
         yield opened
 
@@ -230,9 +233,13 @@ class Pipe:
     def send(self, message: dict[str, Any] | None) -> None:
         self.lines.put_nowait(json.dumps(message).encode() if message is not None else b"")
 
+    async def next(self) -> dict[str, Any]:
+        async with asyncio.timeout(SAFETY_TIMEOUT):
+            return await self.out.get()
+
     async def answer(self, request_id: Any) -> dict[str, Any]:
         while True:
-            message = await self.out.get()
+            message = await self.next()
             if message.get("id") == request_id and "method" not in message:
                 return message
 
@@ -281,7 +288,7 @@ async def test_a_session_the_app_forgot_is_replaced_with_the_clients_own_initial
 
     pipe.send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "chatty"}})
     logs = []
-    while (message := await pipe.out.get()).get("id") != 3:
+    while (message := await pipe.next()).get("id") != 3:
         logs.append(message["params"]["data"])
     assert message["result"]["content"][0]["text"] == "done"
     assert logs == ["one", "two"]  # the client's log level came along
@@ -291,7 +298,7 @@ async def test_a_session_the_app_forgot_is_replaced_with_the_clients_own_initial
     # its answer comes in on stdin while the call waits.
     pipe.send({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
                "params": {"name": "ask", "arguments": {"question": "still there?"}}})
-    asked = await pipe.out.get()
+    asked = await pipe.next()
     assert asked["method"] == "elicitation/create" and asked["params"]["message"] == "still there?"
     pipe.send({"jsonrpc": "2.0", "id": asked["id"], "result": {"action": "decline"}})
     assert (await pipe.answer(4))["result"]["content"][0]["text"] == "action=decline"

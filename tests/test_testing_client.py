@@ -27,6 +27,7 @@ from edgemcp.types import Message, Receive, Scope, Send
 
 ROOT = Path(__file__).resolve().parent.parent
 ERAS = ["modern", "handshake"]
+SAFETY_TIMEOUT = 60.0  # seconds per request: a lost answer fails the test instead of hanging it
 SIMPLE_TEXT = "This is a simple text response for testing."
 
 
@@ -99,9 +100,9 @@ class Answers:
         return {"role": "assistant", "model": "test-model", "content": {"type": "text", "text": "four"}}
 
     def client(self, app: Any, era: str, **options: Any) -> Client:
-        return Client(app, era=era, elicitation_handler=self.elicit, sampling_handler=self.sample,  # type: ignore[arg-type]
+        return Client(app, era=era, elicitation_handler=self.elicit, sampling_handler=self.sample,
                       roots=["file:///work/project"], logging_handler=self.logs.append,
-                      progress_handler=self.progress.append, **options)
+                      progress_handler=self.progress.append, timeout=SAFETY_TIMEOUT, **options)
 
 
 def text_of(result: dict[str, Any]) -> str:
@@ -253,7 +254,7 @@ async def test_a_handler_that_fails_fails_the_call(era: str) -> None:
     def broken(params: dict[str, Any]) -> dict[str, Any]:
         raise LookupError("no user here")
 
-    async with Client(conformance, era=era, elicitation_handler=broken) as client:  # type: ignore[arg-type]
+    async with Client(conformance, era=era, elicitation_handler=broken, timeout=SAFETY_TIMEOUT) as client:
         with pytest.raises(LookupError, match="no user here"):
             await client.call_tool("test_elicitation", {"message": "Who are you?"})
         # The server got an error answer and the client goes on.
