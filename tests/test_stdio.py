@@ -12,6 +12,7 @@ and a session the app forgot replaced without the client noticing.
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -175,6 +176,24 @@ def test_only_json_rpc_on_stdout_and_a_clean_exit_at_eof() -> None:
     audit = [json.loads(line) for line in done.stderr.decode().splitlines() if line.startswith("{")]
     assert [(r["event"], r["tool"]) for r in audit] == [("tools/call", "test_simple_text")]
     assert b"Traceback" not in done.stderr
+
+
+def test_sigterm_shuts_down_cleanly() -> None:
+    """SIGTERM while stdin is still open (the client did not close it): exit 0, no crash of
+    the stdin reader at interpreter shutdown."""
+    process = subprocess.Popen([sys.executable, "-m", "edgemcp", "stdio", TARGET], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=environment())
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    process.stdin.write(json.dumps(INITIALIZE).encode() + b"\n")
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 1  # serving, stdin open
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=SAFETY_TIMEOUT) == 0
+    errors = process.stderr.read()
+    assert b"Fatal" not in errors and b"Traceback" not in errors, errors
+    process.stdin.close()
+    process.stdout.close()
+    process.stderr.close()
 
 
 def test_a_modern_request_is_told_the_versions_stdio_speaks() -> None:

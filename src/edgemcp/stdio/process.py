@@ -61,22 +61,36 @@ def writer(stream: BinaryIO) -> Write:
 
 async def stdin_lines() -> AsyncIterator[bytes]:
     """Lines of stdin until EOF (or SIGTERM). A daemon thread reads them: that works for
-    pipes, files and terminals alike, and never holds up the process's exit."""
+    pipes, files and terminals alike, and never holds up the process's exit. It reads the
+    file descriptor itself: a thread blocked inside ``sys.stdin.buffer`` would hold its
+    lock, which the interpreter's shutdown then waits for in vain."""
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[bytes] = asyncio.Queue()
 
+    def deliver(line: bytes) -> bool:
+        try:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        except RuntimeError:  # the loop is gone
+            return False
+        return True
+
     def pump() -> None:
+        fd = sys.stdin.fileno()
+        pending = b""
         while True:
             try:
-                line = sys.stdin.buffer.readline()
-            except (ValueError, OSError):
-                line = b""
-            try:
-                loop.call_soon_threadsafe(lines.put_nowait, line)
-            except RuntimeError:  # the loop is gone
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                if pending:
+                    deliver(pending)
+                deliver(b"")
                 return
-            if not line:
-                return
+            *complete, pending = (pending + chunk).split(b"\n")
+            for line in complete:
+                if not deliver(line + b"\n"):
+                    return
 
     threading.Thread(target=pump, name="edgemcp-stdin", daemon=True).start()
     with suppress(NotImplementedError, RuntimeError):  # no signal handlers off the main thread
