@@ -319,3 +319,13 @@ async def test_a_guarded_app_with_and_without_a_token(guarded: ModuleType, era: 
         with pytest.raises(ResponseError) as forbidden:
             await agent_b.call_tool("delete_record", {"record_id": "1"})
     assert (forbidden.value.code, forbidden.value.status) == (-31403, 403)
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_an_app_mounted_in_a_host_app(era: str) -> None:
+    from examples.fastapi_app import api
+
+    # The host's lifespan starts the mounted app; `path` is where the endpoint is.
+    async with Client(api, era=era, path="/tools/mcp") as client:
+        names = {tool["name"] for tool in (await client.list_tools())["tools"]}
+    assert {"forecast", "book_umbrella"} <= names
