@@ -249,6 +249,14 @@ class EdgeMCP:
         finally:
             await runtime.aclose()
 
+    def run(self, transport: Literal["stdio", "http"] = "stdio", *, host: str = "127.0.0.1",
+            port: int = 8000) -> None:
+        """Serve this app until stopped: over stdio (the default: for a local client that
+        launches the server; nothing but JSON-RPC goes to stdout) or over HTTP (uvicorn)."""
+        from .stdio.process import run
+
+        run(self, transport, host=host, port=port)
+
     def asgi(self, path: str = "/mcp") -> ASGIApp:
         """The ASGI application serving this server at ``path``."""
         return StreamableHTTP(self.start, path)

@@ -7,6 +7,7 @@ import secrets
 import sys
 
 from .schema.cli import add_schema_command, run_schema
+from .stdio.process import add_stdio_command, run_stdio_command
 
 
 def _load(target: str) -> object:
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     tokens.add_argument("--app", required=True, help=app_help)
 
     add_schema_command(commands)
+    add_stdio_command(commands)
     # The router's parser is built here; its module (which needs httpx) loads only to run.
     router = commands.add_parser("router", help="serve a gateway over MCP servers (merged tools, routed calls)")
     router.add_argument("--upstream", action="append", default=[], metavar="NAME=URL", required=True,
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(_tokens_command(args)))
     elif args.command == "schema":
         sys.exit(run_schema(args))
+    elif args.command == "stdio":
+        sys.exit(run_stdio_command(args))
     elif args.command == "router":
         from .router.cli import run_router
 
