@@ -119,6 +119,22 @@ def method_of(event: Event) -> str:
     return str(event.data["method"])
 
 
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    assert body["jsonrpc"] == "2.0" and "Traceback" not in response.text
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+async def get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:
+    """A GET that is expected to be refused; were it answered with a stream, the stream
+    would never end: then only its head is read, and the test's assertions fail on it."""
+    async with client.stream("GET", url, headers=headers) as response:
+        if response.headers.get("content-type") != "text/event-stream":
+            await response.aread()
+        return response
+
+
 # ----- servers ------------------------------------------------------------------------------
 
 
@@ -185,9 +201,10 @@ async def test_a_new_get_takes_the_stream_over(server: Server) -> None:
             await first.next()
             async with opened(client, "GET", url, session) as second:
                 await second.next()
-                assert await first.next() is None  # the older connection ended
                 await call(client, url, session, "change", kind="tools")
                 assert method_of(await second.message()) == "notifications/tools/list_changed"
+                # The older connection ended without it: no message goes out on two streams.
+                assert await first.next() is None
 
 
 # ----- request streams: SSE polling and lost connections ----------------------------------------
@@ -210,7 +227,7 @@ async def test_a_call_the_server_lets_go_of_is_resumed_by_get(server: Server) ->
         assert got[3].data["id"] == 7 and got[3].data["result"]["content"][0]["text"] == "3 steps"
         assert len({priming.id, *(e.id for e in got)}) == 5
         # Nothing left after the response: 204, not an empty stream the client would poll again.
-        done = await client.get(url, headers={**session, "last-event-id": str(got[3].id)})
+        done = await get(client, url, {**session, "last-event-id": str(got[3].id)})
         assert done.status_code == 204
         # From the middle, the rest again, in order.
         async with opened(client, "GET", url, {**session, "last-event-id": str(got[1].id)}) as again:
@@ -239,13 +256,6 @@ async def test_a_lost_post_stream_resumes_where_it_broke(server: Server, markers
 # ----- refusals ----------------------------------------------------------------------------------
 
 
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    body = response.json()
-    assert body["jsonrpc"] == "2.0" and "Traceback" not in response.text
-    error: dict[str, Any] = body["error"]
-    return error
-
-
 async def test_get_refusals(server: Server) -> None:
     url = server.url
     async with httpx.AsyncClient(timeout=15) as client:
@@ -253,17 +263,17 @@ async def test_get_refusals(server: Server) -> None:
         other = await initialize(client, url)
         stream_only = {"accept": "text/event-stream"}
 
-        no_session = await client.get(url, headers=stream_only)
+        no_session = await get(client, url, stream_only)
         assert no_session.status_code == 400 and "Mcp-Session-Id" in error_of(no_session)["message"]
 
-        modern = await client.get(url, headers={**stream_only, "mcp-protocol-version": "2026-07-28"})
+        modern = await get(client, url, {**stream_only, "mcp-protocol-version": "2026-07-28"})
         assert modern.status_code == 405 and modern.headers["allow"] == "POST"
         assert error_of(modern)["code"] == -32600
 
-        json_only = await client.get(url, headers={**session, "accept": "application/json"})
+        json_only = await get(client, url, {**session, "accept": "application/json"})
         assert json_only.status_code == 406
 
-        forged = await client.get(url, headers={**session, "mcp-session-id": session["mcp-session-id"][:-3] + "abc"})
+        forged = await get(client, url, {**session, "mcp-session-id": session["mcp-session-id"][:-3] + "abc"})
         assert forged.status_code == 404
 
         # An id of the other session's stream, a tampered one, and no id at all.
@@ -272,7 +282,7 @@ async def test_get_refusals(server: Server) -> None:
         assert foreign is not None
         stream_name, seq, mac = foreign.split(".")
         for bad in (foreign, f"{stream_name}.{int(seq) + 5}.{mac}", f"{stream_name}.{seq}.{'A' * 16}", "garbage"):
-            refused = await client.get(url, headers={**session, "last-event-id": bad})
+            refused = await get(client, url, {**session, "last-event-id": bad})
             assert refused.status_code == 400, bad
             assert error_of(refused)["message"] == "Bad Request: Last-Event-ID is not an event of this session"
 
@@ -289,14 +299,14 @@ async def test_limits_per_session_and_per_principal(limited: Server) -> None:
             async with opened(client, "POST", url, first, body) as post:
                 let_go = await post.next()
             assert let_go is not None and let_go.id
-            refused = await client.get(url, headers={**first, "last-event-id": let_go.id})
+            refused = await get(client, url, {**first, "last-event-id": let_go.id})
             assert refused.status_code == 429
             error = error_of(refused)
             assert error["code"] == -31429 and error["data"] == {"per": "session", "limit": 1}
 
             async with opened(client, "GET", url, second) as also_held:
                 await also_held.next()
-                over = await client.get(url, headers=third)
+                over = await get(client, url, third)
                 assert over.status_code == 429
                 assert error_of(over)["data"] == {"per": "principal", "limit": 2}
         # Both streams closed: the server drops their leases as it sees the disconnects, and

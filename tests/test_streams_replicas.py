@@ -98,7 +98,8 @@ async def test_the_python_sdk_resumes_on_the_other_replica(pair: list[str]) -> N
     async with (
         httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(30.0, read=300.0)) as http,
         streamable_http_client(posts, http_client=http) as (read, write),
-        ClientSession(read, write, logging_callback=on_log, message_handler=on_message) as session,
+        ClientSession(read, write, read_timeout_seconds=30, logging_callback=on_log,
+                      message_handler=on_message) as session,
     ):
         await session.initialize()
         await session.set_logging_level("info")
