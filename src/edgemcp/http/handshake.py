@@ -50,7 +50,7 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
         capabilities=session.client_capabilities, client_info=session.client_info,
         log_level=session.log_level, principal=principal, session_id=session.id,
         correlation_id=observation.correlation_id)
-    channel = await resumable.response_channel(runtime, send, observation, session.id, message)
+    channel = resumable.response_channel(runtime, send, observation, session.id, message)
     # A notifications/cancelled for this call may arrive at any replica: watch for it
     # through the store, but only once the call has run for a moment.
     reply, cancelled = await run_cancellable(

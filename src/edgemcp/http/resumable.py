@@ -12,12 +12,13 @@ polls with GET. So a call can last longer than a platform lets one request stay 
 """
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from ..observe.observation import Observation
 from ..runtime import Runtime
-from ..state.events import Events
+from ..state.events import Events, RequestLog
 from ..state.mailbox import Mailbox
 from ..store import StoreError
 from ..types import Send
@@ -26,10 +27,11 @@ from .sse import event, priming, retry
 from .wire import HeaderList
 
 log = logging.getLogger("edgemcp")
+_UNLOCKED = contextlib.nullcontext()
 
 
-async def response_channel(runtime: Runtime, send: Send, observation: Observation, session_id: str,
-                           message: dict[str, Any]) -> ResponseChannel:
+def response_channel(runtime: Runtime, send: Send, observation: Observation, session_id: str,
+                     message: dict[str, Any]) -> ResponseChannel:
     """The channel for one handshake-era request of a session: resumable when the store
     keeps event logs."""
     settings = runtime.settings
@@ -37,9 +39,9 @@ async def response_channel(runtime: Runtime, send: Send, observation: Observatio
         return ResponseChannel(send, observation, session_id=session_id, mailbox=runtime.mailbox,
                                reply_timeout=settings.reply_timeout)
     poll_after = settings.stream_poll_after
-    if message["method"] == "tools/call":
+    if message["method"] == "tools/call":  # a tool of this app's own may ask for its calls
         name = message["params"].get("name")
-        tool = await runtime.pipeline.source.get_tool(name) if isinstance(name, str) else None
+        tool = runtime.registry.local_tools.get(name) if isinstance(name, str) else None
         if tool is not None and tool.stream_poll_after is not None:
             poll_after = tool.stream_poll_after
     return ResumableChannel(send, observation, session_id=session_id, mailbox=runtime.mailbox,
@@ -51,11 +53,12 @@ class ResumableChannel(ResponseChannel):
     def __init__(self, send: Send, observation: Observation, *, session_id: str, mailbox: Mailbox,
                  reply_timeout: float, events: Events, retry_ms: int, poll_after: float | None) -> None:
         super().__init__(send, observation, session_id=session_id, mailbox=mailbox, reply_timeout=reply_timeout)
-        self.log = events.request_log(session_id)  # written to once the response streams
+        self.events = events
+        self.log: RequestLog | None = None  # from the moment the response streams
         self.retry_ms = retry_ms
         self.detached = False  # we let go of the connection: events only go to the log
-        # The timer's task sends while the call's task may be sending: one at a time.
-        self._lock = asyncio.Lock()
+        # With a timer, its task may send while the call's task sends: one at a time.
+        self._lock: contextlib.AbstractAsyncContextManager[Any] = _UNLOCKED if poll_after is None else asyncio.Lock()
         self._letting_go: asyncio.Task[None] | None = None
         self._timer = None if poll_after is None else asyncio.get_running_loop().call_later(
             max(0.0, poll_after), self._let_go)
@@ -64,7 +67,10 @@ class ResumableChannel(ResponseChannel):
         self._letting_go = asyncio.ensure_future(self.detach())
 
     async def _start_stream(self) -> None:
-        event_id = await self.log.open()  # before the head: a store failure is still a plain error
+        assert self.session_id is not None
+        opened = self.events.request_log(self.session_id)
+        event_id = await opened.open()  # before the head: a store failure is still a plain error
+        self.log = opened
         await super()._start_stream()
         await self.send({"type": "http.response.body", "body": priming(event_id, self.retry_ms),
                          "more_body": True})
@@ -73,14 +79,18 @@ class ResumableChannel(ResponseChannel):
         async with self._lock:
             if self.closed:
                 return
-            if not self.streaming and not self.detached:
+            if self.log is None:
                 await self._start_stream()
+            assert self.log is not None
             event_id = await self.log.append(message)
             if not self.detached:
                 await self.send({"type": "http.response.body", "body": event(message, event_id), "more_body": True})
 
     async def finish(self, response: dict[str, Any], status: int = 200,
                      headers: HeaderList | None = None) -> None:
+        if self._timer is None and not self.streaming:  # the common case: one plain JSON response
+            await super().finish(response, status, headers)
+            return
         async with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
@@ -90,6 +100,7 @@ class ResumableChannel(ResponseChannel):
             self.closed = True
             self.observation.stamp(response)
             self.response, self.status = response, status
+            assert self.log is not None
             try:
                 event_id: str | None = await self.log.append(response, done=True)
             except StoreError:
