@@ -253,6 +253,28 @@ async def test_a_lost_post_stream_resumes_where_it_broke(server: Server, markers
         assert final.data["id"] == 8 and final.data["result"]["content"][0]["text"] == "go released"
 
 
+async def test_a_cancelled_call_s_stream_ends_without_a_response_when_resumed(server: Server) -> None:
+    url = server.url
+    async with httpx.AsyncClient(timeout=15) as client:
+        session = await initialize(client, url)
+        await request(client, url, session, "logging/setLevel", {"level": "info"})
+        body = {"jsonrpc": "2.0", "id": 11, "method": "tools/call",
+                "params": {"name": "until", "arguments": {"label": "never"}}}
+        async with opened(client, "POST", url, session, body) as post:
+            priming = await post.next()
+            waiting = await post.message()
+            cancelled = await client.post(url, headers=session, json={
+                "jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 11}})
+            assert cancelled.status_code == 202
+            assert await post.next() is None  # ended, without a response
+        assert priming is not None and priming.id
+        async with opened(client, "GET", url, {**session, "last-event-id": priming.id}) as resumed:
+            assert (await resumed.message()).id == waiting.id
+            assert await resumed.next() is None  # and then the end, no response
+        ended = await get(client, url, {**session, "last-event-id": str(waiting.id)})
+        assert ended.status_code == 204
+
+
 # ----- refusals ----------------------------------------------------------------------------------
 
 

@@ -18,8 +18,8 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from .conftest import RedisServer, Replicas, Server
 from .conformance_suite import HERE, NODE
+from .conftest import RedisServer, Replicas, Server
 from .test_streams import Event, call, initialize, method_of, opened
 
 # The handshake era's logging/setLevel is deprecated in the SDK, but it is how that era works.

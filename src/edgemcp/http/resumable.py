@@ -110,6 +110,33 @@ class ResumableChannel(ResponseChannel):
                 await self.send({"type": "http.response.body", "body": event(response, event_id),
                                  "more_body": False})
 
+    async def end_without_response(self) -> None:
+        async with self._lock:  # not while the timer's task starts the stream too
+            if self._timer is not None:
+                self._timer.cancel()
+            if not (self.closed or self.streaming or self.detached):
+                try:
+                    await self._start_stream()
+                except StoreError:  # no log to resume from: a plain empty stream
+                    await ResponseChannel._start_stream(self)
+        await self.abort()
+
+    async def abort(self) -> None:
+        """End without a response (a cancelled request, see ``end_without_response``): the
+        log says so too, so a client that resumes is told the stream ended."""
+        async with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            if self.log is not None and not self.closed:
+                try:
+                    await self.log.end()
+                except StoreError:
+                    log.warning("a stream's end could not be logged: the store is unreachable")
+            if self.detached:
+                self.closed = True
+                return
+            await super().abort()
+
     async def detach(self) -> None:
         """Let go of the connection; the client resumes with GET + Last-Event-ID."""
         async with self._lock:

@@ -85,8 +85,8 @@ class EventIds:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Kept events of a request stream after a position, and whether its last one is the
-    response that ends it."""
+    """Kept events of a request stream after a position, and whether the stream has ended
+    (with its response, or without one when its request was cancelled)."""
 
     events: list[tuple[int, Any]]
     head: int
@@ -157,6 +157,14 @@ class RequestLog:
             await keyspace.delete(f"{self.name}:{seq - length}")
         await self.events.signal(self.name, seq)
         return self.events.ids.make(self.session_id, self.stream, seq)
+
+    async def end(self) -> None:
+        """The stream ends without a response (its request was cancelled): a client that
+        resumes gets what is left, then the end."""
+        keyspace, length = self.events.keyspace, self.events.length
+        await keyspace.set(self.name, {"head": self.head, "first": max(1, self.head - length + 1), "done": True},
+                           self.events.ttl)
+        await self.events.signal(self.name, self.head)
 
 
 class Events:
