@@ -19,7 +19,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from .conformance_suite import HERE, NODE
-from .conftest import RedisServer, Replicas, Server
+from .conftest import RedisServer, Replicas
 from .test_streams import Event, call, initialize, method_of, opened
 
 # The handshake era's logging/setLevel is deprecated in the SDK, but it is how that era works.
@@ -28,10 +28,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:The logging capability is deprec
 
 @pytest.fixture(scope="module")
 def pair(redis_server: RedisServer) -> Iterator[list[str]]:
-    servers = [Server("tests.apps.streams:app", {"EDGEMCP_STORE": redis_server.url}) for _ in range(2)]
-    yield [s.url for s in servers]
-    for server in servers:
-        server.stop()
+    """The two replicas' own URLs (the tests choose which one each request goes to)."""
+    running = Replicas(redis_server.url, "tests.apps.streams:app")
+    yield [replica.url for replica in running.replicas]
+    running.stop()
 
 
 async def test_changes_on_one_replica_reach_a_stream_on_the_other_and_resume_there(pair: list[str]) -> None:
