@@ -342,6 +342,14 @@ async def test_trigger_prompt_change() -> str:
     return "Prompt list change notified"
 
 
+@mcp.tool(stream_poll_after=0)
+async def test_reconnection() -> str:
+    """The server lets go of this call's SSE connection at once (after a priming event and
+    a retry hint); the client resumes with GET + Last-Event-ID and gets the result."""
+    await asyncio.sleep(0.2)
+    return "Reconnection test completed"
+
+
 @mcp.tool()
 async def test_streaming_elicitation(ctx: Context) -> str:
     """Streams progress, then asks for input: as MRTR in 2026-07-28, never a request on the stream."""

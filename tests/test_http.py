@@ -224,8 +224,11 @@ async def test_unknown_resource_is_invalid_params_with_uri(client: httpx.AsyncCl
     assert error["data"] == {"uri": "nothing://here"}
 
 
-async def test_get_and_delete_are_405_in_modern_era(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/mcp", headers={"accept": "text/event-stream"})).status_code == 405
+async def test_get_is_405_in_modern_era(client: httpx.AsyncClient) -> None:
+    response = await client.get("/mcp", headers={"accept": "text/event-stream", "mcp-protocol-version": MODERN})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == -32600
 
 
 async def test_notification_is_accepted_with_202(client: httpx.AsyncClient) -> None:

@@ -7,9 +7,9 @@ from typing import Any, Literal, TypeVar, Unpack, overload
 
 from .guards.identity import Authenticator, Identify, Identity
 from .http.asgi import StreamableHTTP
-from .http.listen import CHANGES
 from .observe.audit import AuditSink, LoggingSink
 from .observe.telemetry import Telemetry
+from .protocol.context import LOG_LEVELS, LogLevel
 from .registry.policy import Rate
 from .registry.prompts import Prompt, PromptOptions
 from .registry.registry import Registry
@@ -17,6 +17,7 @@ from .registry.resources import Resource, ResourceOptions, ResourceTemplate, is_
 from .registry.tools import FunctionTool, Tool, ToolOptions
 from .runtime import ConfigurationError, Foundation, Requirement, Runtime, Served, start
 from .settings import DEFAULT_MAX_BODY, Role, Settings
+from .state.events import CHANGES
 from .store import Capabilities, Store
 from .types import ASGIApp, Receive, Scope, Send
 
@@ -60,6 +61,12 @@ class EdgeMCP:
         idempotency_ttl: float = 86400.0,
         max_pending_tasks: int = 100,
         task_lease: float = 10.0,
+        stream_poll_after: float | None = None,
+        stream_retry: float = 1.0,
+        stream_log_length: int = 200,
+        stream_log_ttl: float = 300.0,
+        max_streams_per_session: int = 8,
+        max_streams_per_principal: int = 64,
         telemetry: Telemetry | bool = True,
         audit: AuditSink | bool = True,
         role: Role | None = None,
@@ -81,6 +88,9 @@ class EdgeMCP:
             kill_switch_refresh=kill_switch_refresh, idempotency_ttl=idempotency_ttl,
             role=role, core_url=core_url,
             max_pending_tasks=max_pending_tasks, task_lease=task_lease,
+            stream_poll_after=stream_poll_after, stream_retry=stream_retry, stream_log_length=stream_log_length,
+            stream_log_ttl=stream_log_ttl, max_streams_per_session=max_streams_per_session,
+            max_streams_per_principal=max_streams_per_principal,
         )
         # OpenTelemetry spans and metrics, when opentelemetry-api is installed and an SDK
         # provider is set; ``False`` turns them off.
@@ -173,11 +183,38 @@ class EdgeMCP:
 
     # -- change notifications ------------------------------------------------------------
     async def notify_list_changed(self, kind: Literal["tools", "prompts", "resources"]) -> None:
-        """Tell listening clients (``subscriptions/listen``) that a list changed."""
-        await self.start().keyspace.publish(CHANGES, {"kind": kind})
+        """Tell clients that a list changed: every ``subscriptions/listen`` stream that asked
+        (2026-07-28), and every handshake-era session's GET stream, on every replica."""
+        await self._publish_change({"kind": kind})
 
     async def notify_resource_updated(self, uri: str) -> None:
-        await self.start().keyspace.publish(CHANGES, {"kind": "resource", "uri": uri})
+        """Tell the clients subscribed to ``uri`` that it changed."""
+        await self._publish_change({"kind": "resource", "uri": uri})
+
+    async def _publish_change(self, change: dict[str, Any]) -> None:
+        runtime = self.start()
+        if runtime.events is not None:  # logged, so a stream that reconnects still gets it
+            await runtime.events.publish_change(change)
+        else:
+            await runtime.keyspace.publish(CHANGES, change)
+
+    async def notify_message(self, session_id: str, level: LogLevel, data: Any, *,
+                             logger: str | None = None) -> bool:
+        """Send a log message to a handshake-era session (``ctx.request.session_id``) on its
+        GET stream, if the session asked for this level or above (``logging/setLevel``).
+        Returns whether it was sent (the session exists, wants it, and has a stream)."""
+        runtime = self.start()
+        if runtime.events is None:
+            return False
+        session = await runtime.sessions.load(session_id)
+        floor = session.log_level if session is not None else None
+        if floor is None or LOG_LEVELS.index(level) < LOG_LEVELS.index(floor):
+            return False
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return await runtime.events.post(session_id, [
+            {"jsonrpc": "2.0", "method": "notifications/message", "params": params}])
 
     # -- serving -------------------------------------------------------------------------
     def require_store(

@@ -25,6 +25,8 @@ from .registry.policy import Summary
 from .registry.registry import Registry
 from .registry.source import ToolSource
 from .settings import Role, Settings
+from .state.events import Events
+from .state.leases import StreamLeases
 from .state.mailbox import Mailbox
 from .state.request_state import RequestStateSealer
 from .state.sessions import Sessions
@@ -48,6 +50,9 @@ TASKS_NEED: Requirement = (
     "a strongly consistent store with atomic compare-and-set, so that a task exists the moment "
     "its handle is returned (Redis, or the Durable Object store as EDGEMCP_EXACT_STORE on Workers)",
 )
+
+
+STREAM_LEASE_PERIOD = 15.0  # seconds between an open GET stream's keepalives and lease renewals
 
 
 class ConfigurationError(Exception):
@@ -99,6 +104,10 @@ class Runtime:
     role: Role = "all"
     hop_id: str = ""
     served: Served | None = field(default=None, repr=False)
+    # Handshake-era SSE streams that outlive a connection; None when the store cannot keep
+    # their logs (no atomic, strongly consistent operations) or stream_log_length is 0.
+    events: Events | None = None
+    leases: StreamLeases | None = None
 
     async def warm_up(self) -> None:
         """Work to do once the server starts and before it takes requests (a gateway lists
@@ -168,6 +177,13 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         found = registry.local_tools.get(tool)
         return found.audit if found is not None else None
 
+    events: Events | None = None
+    leases: StreamLeases | None = None
+    if settings.stream_log_length > 0 and store.capabilities.atomic and store.capabilities.consistency == "strong":
+        events = Events(keyspace, secret, length=settings.stream_log_length, ttl=settings.stream_log_ttl,
+                        session_ttl=settings.session_ttl)
+        leases = StreamLeases(keyspace, per_session=settings.max_streams_per_session,
+                              per_principal=settings.max_streams_per_principal, period=STREAM_LEASE_PERIOD)
     return Runtime(
         settings=settings,
         registry=registry,
@@ -184,4 +200,6 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         role=foundation.role,
         hop_id=foundation.hop_id,
         served=served,
+        events=events,
+        leases=leases,
     )

@@ -32,3 +32,10 @@ class Settings:
     core_timeout: float = 30.0  # seconds an edge waits for the core (upstream silence, not the user)
     max_pending_tasks: int = 100  # per principal: unfinished tasks (the tasks extension)
     task_lease: float = 10.0  # seconds a task's runner may go silent before it counts as dead
+    # Handshake-era SSE streams (GET, and resumable POST responses): see state/events.py.
+    stream_poll_after: float | None = None  # close a stream's connection after this long; None: never
+    stream_retry: float = 1.0  # seconds a client waits before it reconnects (the SSE retry field)
+    stream_log_length: int = 200  # events kept per stream for Last-Event-ID; 0: no ids, no GET
+    stream_log_ttl: float = 300.0  # seconds an event is kept
+    max_streams_per_session: int = 8  # GET streams open at once
+    max_streams_per_principal: int = 64  # across the principal's sessions (per IP when anonymous)

@@ -2,8 +2,8 @@
 
 This module routes: lifespan, the OAuth protected-resource metadata, and the MCP
 endpoint, where Host and Origin are checked first and then each HTTP method goes to its
-handler (POST: ``post``; DELETE: ``handshake``). The runtime comes from the app's
-``start`` when the first request (or lifespan startup) needs it.
+handler (POST: ``post``; GET: ``stream``; DELETE: ``handshake``). The runtime comes from
+the app's ``start`` when the first request (or lifespan startup) needs it.
 """
 
 import logging
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..protocol.errors import INTERNAL_ERROR, ErrorKind, MCPError
 from ..runtime import ConfigurationError, Runtime
 from ..types import Receive, Scope, Send
-from . import handshake, post
+from . import handshake, post, stream
 from .wire import Disconnected, Headers, Refusal, refuse, send_json, send_refusal
 
 log = logging.getLogger("edgemcp")
@@ -68,10 +68,12 @@ class StreamableHTTP:
             method = scope["method"]
             if method == "POST":
                 await post.serve(runtime, headers, receive, send)
+            elif method == "GET":
+                await stream.serve(runtime, headers, receive, send)
             elif method == "DELETE":
                 await handshake.delete(runtime, headers, send)
             else:
-                raise refuse(405, f"Method Not Allowed: {method}", headers=[(b"allow", b"POST, DELETE")])
+                raise refuse(405, f"Method Not Allowed: {method}", headers=[(b"allow", b"GET, POST, DELETE")])
         except Disconnected:
             return
         except Refusal as refusal:

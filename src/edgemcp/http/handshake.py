@@ -8,7 +8,7 @@ from typing import Any
 
 from ..observe.observation import Observation, Outcome
 from ..protocol.dispatch import error_response
-from ..protocol.errors import ErrorKind, invalid_request, unavailable
+from ..protocol.errors import ErrorKind, MCPError, invalid_request, unavailable
 from ..protocol.principal import Principal
 from ..protocol.versions import HANDSHAKE_VERSIONS, HEADERLESS_DEFAULT
 from ..runtime import Runtime
@@ -16,6 +16,7 @@ from ..state.mailbox import Mailbox
 from ..state.sessions import Session
 from ..store import StoreError
 from ..types import Send
+from . import resumable, subscriptions
 from .caller import identify, request_info
 from .cancellation import run_cancellable
 from .channel import REPLY_PREFIX, ResponseChannel, reply_key
@@ -49,8 +50,7 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
         capabilities=session.client_capabilities, client_info=session.client_info,
         log_level=session.log_level, principal=principal, session_id=session.id,
         correlation_id=observation.correlation_id)
-    channel = ResponseChannel(send, observation, session_id=session.id, mailbox=runtime.mailbox,
-                              reply_timeout=runtime.settings.reply_timeout)
+    channel = resumable.response_channel(runtime, send, observation, session.id, message)
     # A notifications/cancelled for this call may arrive at any replica: watch for it
     # through the store, but only once the call has run for a moment.
     reply, cancelled = await run_cancellable(
@@ -68,6 +68,12 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
             await runtime.sessions.save(session)
         except StoreError:
             error = unavailable()
+            response = error_response(request_id, error)
+    if method in ("resources/subscribe", "resources/unsubscribe") and error is None:
+        try:  # kept on the session, for its GET stream on any replica
+            await subscriptions.remember(runtime, session, method, params["uri"])
+        except (MCPError, StoreError) as exc:
+            error = exc if isinstance(exc, MCPError) else unavailable()
             response = error_response(request_id, error)
     if error is None:
         await channel.finish(response)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..protocol.errors import unavailable
 from ..protocol.meta import SUBSCRIPTION_ID
+from ..state.events import CHANGES
 from ..store import Keyspace, StoreError
 from ..types import Receive, Send
 from .sse import KEEPALIVE, SSE_HEADERS, event
@@ -14,7 +15,6 @@ from .wire import Refusal, wait_disconnect
 
 log = logging.getLogger("edgemcp")
 
-CHANGES = "changes"  # the pub/sub channel of list and resource changes
 LIST_FILTERS = {
     "toolsListChanged": "tools",
     "promptsListChanged": "prompts",

@@ -38,8 +38,9 @@ async def _events(response: Response) -> AsyncIterator[bytes]:
                 break  # maybe the first half of a CRLF split across chunks
             line, buffer = buffer[: match.start()], buffer[match.end():]
             if not line:
-                if data:
-                    yield b"\n".join(data)
+                joined = b"\n".join(data)
+                if joined:  # a priming event's data is empty: it carries no message
+                    yield joined
                 data = []
                 continue
             field, _, value = line.partition(b":")

@@ -62,6 +62,7 @@ class ToolOptions(TypedDict, total=False):
     icons: list[dict[str, Any]] | None
     meta: dict[str, Any] | None  # extra _meta on the definition
     audit: dict[str, Summary] | None  # what the audit log may show of each argument
+    stream_poll_after: float | None  # handshake era: let go of the response's connection after this long
 
 
 @dataclass(slots=True)
@@ -108,6 +109,7 @@ class Tool:
         dry_run: bool = False,
         audit: dict[str, Summary] | None = None,
         task: TaskPolicy | None = None,
+        stream_poll_after: float | None = None,
     ) -> None:
         self.name: str = definition["name"]
         # The contract's digest, as `edgemcp schema lock` records it, advertised with the tool.
@@ -120,6 +122,8 @@ class Tool:
         self.dry_run = dry_run
         self.task = task
         self.audit = audit or {}  # per-argument summaries for the audit log
+        # Overrides the app's stream_poll_after for this tool's calls (http/resumable.py).
+        self.stream_poll_after = stream_poll_after
         input_schema = self.definition.get("inputSchema") or {}
         # x-mcp-header names (lower-cased) mapped to the property path each mirrors.
         self.header_params: dict[str, tuple[str, ...]] = {}
@@ -183,7 +187,8 @@ class FunctionTool(Tool):
             definition["icons"] = opts["icons"]
         definition["_meta"] = _policy_meta(placement, cache, scopes, rate, dry_run, task, opts.get("meta"))
         super().__init__(definition, placement=placement, cache=cache, scopes=scopes, rate=rate,
-                         dry_run=dry_run, audit=check_summaries(opts.get("audit")), task=task)
+                         dry_run=dry_run, audit=check_summaries(opts.get("audit")), task=task,
+                         stream_poll_after=opts.get("stream_poll_after"))
 
     async def run(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
         try:

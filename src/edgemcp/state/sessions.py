@@ -1,9 +1,9 @@
 """Handshake-era sessions: a signed id in ``Mcp-Session-Id`` and a record in the store.
 
 The signature means a forged or tampered id is refused before any store lookup; the
-record (version, client info, capabilities, log level, principal) lets any replica
-serve the session. Its TTL slides, refreshed once half of it has passed so that most
-requests cost one read and no write.
+record (version, client info, capabilities, log level, principal, resource
+subscriptions) lets any replica serve the session. Its TTL slides, refreshed once half
+of it has passed so that most requests cost one read and no write.
 """
 
 import hashlib
@@ -28,6 +28,9 @@ class Session:
     log_level: str | None = None
     principal: str = ""
     refreshed_at: float = 0.0
+    # resources/subscribe: each URI with the change-log seq at the time (state/events.py),
+    # so a resumed stream replays only the updates that came after it.
+    subscriptions: dict[str, int] = field(default_factory=dict)
 
 
 class Sessions:

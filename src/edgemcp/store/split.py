@@ -1,7 +1,8 @@
 """Two stores behind one interface: an exact one for what must be exact, a cheap one
 for the rest. On Cloudflare: Workers KV for sessions and cached results, a Durable Object
 for replies to server-to-client requests, cancellations, rate limits, idempotency claims,
-kill switches and tasks (records, leases, cancellations, counts).
+kill switches, tasks (records, leases, cancellations, counts), and SSE event logs and
+stream leases.
 
 Keys are routed by their kind, the segment after the app's namespace
 (``edgemcp:{app}:{kind}:…``), so every operation on one key goes to one store.
@@ -13,9 +14,12 @@ from contextlib import asynccontextmanager
 from .base import Capabilities, Store, Subscription
 from .keyspace import key_kind
 
-# What must be seen at once by every isolate, or changed atomically.
+# What must be seen at once by every isolate, or changed atomically. SSE event logs
+# (``events``), the change log (``changes``) and open-stream leases (``streams``) change by
+# compare-and-set and are read back at once by other isolates (state/events.py).
 EXACT_KINDS = frozenset({"reply", "cancel", "rate", "idem", "killswitches",
-                         "task", "task-lease", "task-cancel", "task-quota"})
+                         "task", "task-lease", "task-cancel", "task-quota",
+                         "events", "changes", "streams"})
 
 
 class SplitStore:
