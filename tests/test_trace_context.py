@@ -3,6 +3,7 @@
 
 import asyncio
 import json
+import urllib.request
 from typing import Any
 
 import httpx
@@ -91,18 +92,22 @@ async def test_the_callers_trace_without_an_sdk(headers: dict[str, str], meta: d
 def test_a_real_server_with_no_sdk_records_the_callers_trace() -> None:
     """A uvicorn process that never configured OpenTelemetry: the record on its stdout and
     the correlation id carry the trace id of the caller's traceparent header."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "forecast", "arguments": {"city": "Oslo", "day": "2026-12-05"}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}}}
+    # urllib, not httpx: once another test has instrumented httpx in this process, httpx would
+    # put its own span's traceparent on the request instead of ours.
     server = Server("examples.weather:app")
     try:
-        response = httpx.post(server.url, headers={
-            "accept": "application/json, text/event-stream", "mcp-protocol-version": MODERN,
-            "mcp-method": "tools/call", "mcp-name": "forecast", "traceparent": HEADER,
-        }, json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-            "name": "forecast", "arguments": {"city": "Oslo", "day": "2026-12-05"}, "_meta": {
-                "io.modelcontextprotocol/protocolVersion": MODERN,
-                "io.modelcontextprotocol/clientCapabilities": {}}}})
-        assert response.status_code == 200
+        request = urllib.request.Request(server.url, data=json.dumps(body).encode(), method="POST", headers={
+            "content-type": "application/json", "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "forecast",
+            "traceparent": HEADER})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            status, correlation = response.status, response.headers["x-correlation-id"]
     finally:
         output = server.stop()
+    assert status == 200
     records = [json.loads(line) for line in output.splitlines() if line.startswith('{"time"')]
     assert [(r["trace_id"], r["correlation_id"]) for r in records] == [(TRACE_ID, TRACE_ID)]
-    assert response.headers["x-correlation-id"] == TRACE_ID
+    assert correlation == TRACE_ID
