@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -149,3 +150,32 @@ def test_the_cli_acts_on_the_dev_servers_store(tmp_path: Path) -> None:
         dev.stop()
     assert audit_lines(dev.stdout + dev.stderr) == []  # --audit off
     assert "POST /mcp tools/call forecast 403" in dev.stderr
+
+
+async def test_the_console_line_shows_what_the_client_meant_and_nothing_more() -> None:
+    """Routing headers decoded (``=?base64?…?=``), the handshake-era body read for its method,
+    and a client's control characters escaped, never written to the terminal as they came."""
+    import io
+
+    from edgemcp.cli.console import AccessLog
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "a\x1b[31mb"}})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body.encode()}
+
+    async def send(message: Any) -> None:
+        pass
+
+    out = io.StringIO()
+    console = AccessLog(app, out)
+    modern = [(b"mcp-method", b"tools/call"), (b"mcp-name", b"=?base64?Y2Fmw6k=?=")]
+    await console({"type": "http", "method": "POST", "path": "/mcp", "headers": modern}, receive, send)
+    await console({"type": "http", "method": "POST", "path": "/mcp", "headers": []}, receive, send)
+    lines = [line.rsplit(" ", 2)[0] for line in out.getvalue().splitlines()]
+    assert lines == ["POST /mcp tools/call café 200", "POST /mcp tools/call a\\x1b[31mb 200"]

@@ -11,8 +11,10 @@ import sys
 import time
 from typing import Literal, TextIO
 
+from ..http.wire import decode_header_value
 from ..jsoncodec import loads
 from ..observe.audit import JSONFormatter, audit_log
+from ..protocol.errors import MCPError
 from ..types import ASGIApp, Message, Receive, Scope, Send
 
 AuditMode = Literal["off", "stderr", "stdout"]
@@ -41,6 +43,14 @@ def _printable(text: str, limit: int = 80) -> str:
     # A name or URI is the client's text: never let it move the cursor or fake a line.
     text = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _header_text(value: str) -> str:
+    """A routing header's value as the client meant it (``=?base64?…?=`` decoded)."""
+    try:
+        return decode_header_value(value)
+    except MCPError:
+        return value  # the server refuses it; the console shows what came
 
 
 def mcp_of_body(body: bytes) -> str:
@@ -80,7 +90,7 @@ class AccessLog:
             name = headers.get(b"mcp-name")
             mcp = _printable(method_header.decode("latin-1"))
             if name is not None:
-                mcp += " " + _printable(name.decode("latin-1"))
+                mcp += " " + _printable(_header_text(name.decode("latin-1")))
         elif scope["method"] == "POST":
             body = bytearray()
             mcp = ""
