@@ -12,7 +12,6 @@ app = EdgeMCP("weather", version="1.0.0", instructions="Forecasts and bookings."
 
 class Forecast(BaseModel):
     city: str
-    day: date
     summary: str
     high_c: float
 
@@ -20,18 +19,14 @@ class Forecast(BaseModel):
 @app.tool(cache_ttl=600, cache_scope="public", placement="edge", read_only=True)
 def forecast(city: Annotated[str, Field(description="City name")], day: date) -> Forecast:
     """Weather for a city on a day."""
-    return Forecast(city=city, day=day, summary="sunny", high_c=21)
+    return Forecast(city=city, summary="sunny", high_c=21)
 
 
 @app.tool(placement="core")                      # undeclared: destructive + open-world, as the spec says
 async def book_umbrella(city: str, ctx: Context) -> str:
-    """Book an umbrella, after asking the user when the client can ask."""
-    if ctx.client_supports("elicitation"):
-        answer = await ctx.elicit("Confirm?", {"type": "object", "properties": {"ok": {"type": "boolean"}}})
-        if answer.get("action") != "accept":
-            return "cancelled"
+    answer = await ctx.elicit("Confirm?", {"type": "object", "properties": {"ok": {"type": "boolean"}}})
     await ctx.progress(1, 1)
-    return f"booked in {city}"
+    return "booked" if answer.get("action") == "accept" else "cancelled"
 
 
 @app.resource("weather://cities", mime_type="application/json", cache_ttl=3600, cache_scope="public")
