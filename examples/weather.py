@@ -1,67 +1,52 @@
-"""A small realistic edgemcp server: an edge tool worth caching, a core tool that is not.
+"""The README's server in one file: edgemcp dev examples.weather:app (or uvicorn examples.weather:asgi)."""
 
-    edgemcp dev examples.weather:app
-"""
-
-import hashlib
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from edgemcp import Context, EdgeMCP, ToolError
+from edgemcp import Context, EdgeMCP
 
-app = EdgeMCP(
-    "weather",
-    version="1.0.0",
-    instructions="Forecasts are cached for ten minutes; bookings always hit the origin.",
-)
+app = EdgeMCP("weather", version="1.0.0", instructions="Forecasts and bookings.")
 
 
 class Forecast(BaseModel):
     city: str
-    day: date
-    summary: Literal["sunny", "cloudy", "rain", "snow"]
+    summary: str
     high_c: float
-    low_c: float
 
 
-@app.tool(cache_ttl=600, cache_scope="public", placement="edge", read_only=True, open_world=False)
-def forecast(
-    city: Annotated[str, Field(min_length=1, max_length=80, description="City name, e.g. Lisbon")],
-    day: Annotated[date, Field(description="ISO date")],
-) -> Forecast:
-    """Tomorrow's weather anywhere: deterministic, public, cacheable at the edge."""
-    seed = int(hashlib.sha256(f"{city.lower()}|{day}".encode()).hexdigest(), 16)
-    summary = ("sunny", "cloudy", "rain", "snow")[seed % 4]
-    high = 5 + seed % 25
-    return Forecast(city=city, day=day, summary=summary, high_c=high, low_c=high - 3 - seed % 6)
+@app.tool(cache_ttl=600, cache_scope="public", placement="edge", read_only=True)
+def forecast(city: Annotated[str, Field(description="City name")], day: date) -> Forecast:
+    """Weather for a city on a day."""
+    return Forecast(city=city, summary="sunny", high_c=21)
 
 
-@app.tool(placement="core", destructive=False, idempotent=False, open_world=True)
-async def book_umbrella(city: str, quantity: Annotated[int, Field(ge=1, le=10)], ctx: Context) -> str:
-    """Reserve umbrellas for pickup. Changes inventory, so never cached and run at the origin."""
-    if city.strip() == "":
-        raise ToolError("city must not be empty")
-    if ctx.client_supports("elicitation"):
-        answer = await ctx.elicit(
-            f"Reserve {quantity} umbrella(s) in {city}?",
-            {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]},
-            key="confirm",
-        )
-        if answer.get("action") != "accept" or not (answer.get("content") or {}).get("confirm"):
-            return "Reservation cancelled."
-    await ctx.progress(1, 1, "reserved")
-    return f"Reserved {quantity} umbrella(s) in {city}."
+@app.tool(placement="core")                      # undeclared: destructive + open-world, as the spec says
+async def book_umbrella(city: str, ctx: Context) -> str:
+    answer = await ctx.elicit("Confirm?", {"type": "object", "properties": {"ok": {"type": "boolean"}}})
+    await ctx.progress(1, 1)
+    return "booked" if answer.get("action") == "accept" else "cancelled"
 
 
 @app.resource("weather://cities", mime_type="application/json", cache_ttl=3600, cache_scope="public")
 def cities() -> list[str]:
-    """Cities with forecasts."""
-    return ["Lisbon", "Oslo", "Nairobi", "Lima"]
+    return ["Lisbon", "Oslo"]
+
+
+@app.resource("weather://city/{name}")            # a URI template: variables become arguments
+def city(name: str) -> str:
+    return f"About {name}"
 
 
 @app.prompt()
-def packing_list(city: str, days: str = "3") -> str:
-    """Ask for a packing list that suits the forecast."""
-    return f"Check the forecast for {city} and suggest a packing list for {days} days."
+def packing_list(city: str) -> str:
+    return f"Suggest a packing list for {city}."
+
+
+@app.completion(prompt="packing_list")
+def complete_city(argument: str, value: str, context: dict) -> list[str]:
+    return [c for c in ["Lisbon", "Lima", "Oslo"] if c.lower().startswith(value.lower())]
+
+
+asgi = app.asgi()          # serve with: uvicorn module:asgi  (endpoint: /mcp)

@@ -26,6 +26,7 @@ from ..protocol.request import RequestInfo
 from ..registry.policy import Summary
 from .audit import AuditLog, iso_time
 from .telemetry import Telemetry
+from .traceparent import caller_trace_id
 
 CORRELATION_HEADER = b"x-correlation-id"
 DENIED_CODES = frozenset({UNAUTHENTICATED, FORBIDDEN, TOOL_DISABLED})
@@ -102,7 +103,9 @@ class Observation:
                 attributes["mcp.resource.uri"] = params["uri"]
             name = f"{method} {self.target}" if self.target else method
             self.span, self.token = telemetry.start_server_span(name, attributes, headers, params.get("_meta"))
-        self.trace_id = telemetry.trace_id(self.span) if self.span is not None else None
+        # The span's trace; without one (no SDK here), the caller's, from its traceparent.
+        self.trace_id = (telemetry.trace_id(self.span) if self.span is not None
+                         else caller_trace_id(params.get("_meta"), headers))
         # Given (the edge's, on a core), else the trace id, else a new one.
         self.correlation_id = correlation_id or self.trace_id or _new_id()
         self.header = (CORRELATION_HEADER, self.correlation_id.encode("ascii"))

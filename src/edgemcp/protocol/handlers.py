@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from .caching import cacheable
 from .context import Context
-from .errors import RESOURCE_NOT_FOUND_LEGACY, MCPError, invalid_params
+from .errors import RESOURCE_NOT_FOUND_LEGACY, ErrorKind, MCPError, invalid_params, method_not_found
 from .exchange import Exchange
 from .meta import CACHE, DRY_RUN, IDEMPOTENCY_KEY, SCHEMA_DIGEST
 from .mrtr import resumable, retried
@@ -15,6 +15,7 @@ from .ports import Catalog, ToolCall
 from .task_policy import may_become_task
 
 BYPASS = "bypass"  # _meta["dev.edgemcp/cache"] on a request: skip the result cache
+INVALID_ARGUMENTS = "invalid-arguments"  # a tool's failure: its arguments did not validate
 
 
 class Listed(Protocol):
@@ -102,6 +103,10 @@ class Handlers:
                              dry_run=dry_run, may_start_task=startable)
 
         result = await request.services.call_tool(call, run)
+        if request.failure == INVALID_ARGUMENTS and CACHE in result.get("_meta", ()):
+            # Arguments that fail validation describe no call the cache could keep or serve:
+            # the result carries no cache status ("miss" would say the cache looked and ran it).
+            result["_meta"] = {k: v for k, v in result["_meta"].items() if k != CACHE}
         if tool.cache is not None and info.modern and "resultType" not in result:
             fresh = not again and not result.get("isError")
             cacheable(result, tool.cache.ttl_ms if fresh else 0, tool.cache.scope)
@@ -141,6 +146,11 @@ class Handlers:
         return await resumable(request, "prompts/get", name, arguments, lambda ctx: prompt.render(arguments, ctx))
 
     async def complete(self, request: Exchange) -> dict[str, Any]:
+        if not self.catalog.offers.completions:
+            # Answered only where advertised (capabilities.completions): a server with nothing
+            # to complete says so, rather than answering every request with no values.
+            raise method_not_found("completion/complete",
+                                   ErrorKind.NOT_FOUND if request.info.modern else ErrorKind.ANSWER)
         params = request.params
         ref = params.get("ref")
         argument = params.get("argument")

@@ -50,9 +50,11 @@ class Surface:
 class RPCError(Exception):
     """The server answered a request with a JSON-RPC error."""
 
-    def __init__(self, method: str, code: Any, message: Any) -> None:
+    def __init__(self, method: str, code: Any, message: Any, data: Any = None) -> None:
         super().__init__(f"{method} failed: {message} (error {code})")
         self.code = code
+        self.message = message
+        self.data = data
 
 
 class NotMCP(Exception):
@@ -63,8 +65,9 @@ class Connection:
     """One conversation with an MCP endpoint, in one era."""
 
     def __init__(self, client: httpx.AsyncClient, url: str, headers: Mapping[str, str], era: Era,
-                 label: str) -> None:
+                 label: str, client_info: Mapping[str, str] = CLIENT_INFO) -> None:
         self.client = client
+        self.client_info = dict(client_info)
         self.url = url
         self.label = label  # how messages name the server: its URL, or module:app
         self.headers = {"accept": "application/json, text/event-stream", **headers}
@@ -95,25 +98,26 @@ class Connection:
             headers["mcp-session-id"] = self.session_id
         return headers
 
-    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send one request; its ``result``, or ``RPCError`` / ``NotMCP``."""
+    async def request(self, method: str, params: dict[str, Any] | None = None,
+                      headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Send one request (``headers``: more for this one, such as ``Mcp-Name``); its
+        ``result``, or ``RPCError`` / ``NotMCP``."""
         self._next_id += 1
         params = dict(params or {})
         if self.modern:
             params["_meta"] = {PROTOCOL_VERSION_META: MODERN, CLIENT_CAPABILITIES_META: {},
-                               CLIENT_INFO_META: CLIENT_INFO}
+                               CLIENT_INFO_META: self.client_info}
         message = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
-        response = await self.client.post(self.url, json=message, headers=self._request_headers(method))
+        response = await self.client.post(self.url, json=message,
+                                          headers={**self._request_headers(method), **(headers or {})})
         if method == "initialize":
             self.session_id = response.headers.get("mcp-session-id")
         if response.status_code in (401, 403):
-            # Not a question of era: no point in trying the other one.
-            raise SchemaError(f"{self.label}: HTTP {response.status_code} on {method}{_error_text(response)}; "
-                              "pass credentials with --header 'Authorization: Bearer ...'")
+            self.refused(method, response)
         reply = _reply(response, self._next_id)
         if "error" in reply:
             error = reply["error"] if isinstance(reply["error"], dict) else {}
-            raise RPCError(method, error.get("code"), error.get("message"))
+            raise RPCError(method, error.get("code"), error.get("message"), error.get("data"))
         result = reply.get("result")
         if not isinstance(result, dict):
             raise NotMCP(f"{method} returned no result object")
@@ -121,6 +125,12 @@ class Connection:
         if self.server_info is None and isinstance(meta, dict) and isinstance(meta.get(SERVER_INFO_META), dict):
             self.server_info = meta[SERVER_INFO_META]
         return result
+
+    def refused(self, method: str, response: httpx.Response) -> None:
+        """A 401 or 403: not a question of era, so no point in trying the other one. (A
+        subclass may read a 403 as the JSON-RPC error it carries, by returning.)"""
+        raise SchemaError(f"{self.label}: HTTP {response.status_code} on {method}{_error_text(response)}; "
+                          "pass credentials with --header 'Authorization: Bearer ...'")
 
     async def notify(self, method: str) -> None:
         message = {"jsonrpc": "2.0", "method": method}
@@ -202,11 +212,12 @@ def _sse_data(text: str) -> list[str]:
 
 
 @asynccontextmanager
-async def connect(client: httpx.AsyncClient, url: str, headers: Mapping[str, str], era: Era, label: str
+async def connect(client: httpx.AsyncClient, url: str, headers: Mapping[str, str], era: Era, label: str,
+                  kind: type[Connection] = Connection, client_info: Mapping[str, str] = CLIENT_INFO,
                   ) -> AsyncIterator[tuple[Connection, dict[str, Any]]]:
-    """A connection in the first era the server speaks, and its capabilities."""
+    """A connection (a ``kind``) in the first era the server speaks, and its capabilities."""
     if era in ("auto", "modern"):
-        connection = Connection(client, url, headers, "modern", label)
+        connection = kind(client, url, headers, "modern", label, client_info)
         try:
             discovered = await connection.request("server/discover")
             versions = discovered.get("supportedVersions")
@@ -218,10 +229,10 @@ async def connect(client: httpx.AsyncClient, url: str, headers: Mapping[str, str
             return
         if era == "modern":
             raise SchemaError(f"{label} does not speak MCP {MODERN}: {failure}")
-    connection = Connection(client, url, headers, "handshake", label)
+    connection = kind(client, url, headers, "handshake", label, client_info)
     try:
         initialized = await connection.request(
-            "initialize", {"protocolVersion": HANDSHAKE, "capabilities": {}, "clientInfo": CLIENT_INFO})
+            "initialize", {"protocolVersion": HANDSHAKE, "capabilities": {}, "clientInfo": dict(client_info)})
     except (RPCError, NotMCP) as exc:
         raise SchemaError(f"{label} does not look like an MCP server: {exc}") from None
     try:
