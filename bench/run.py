@@ -756,7 +756,9 @@ WORKLOADS = [
                   "downstream (cold). The hit rows call `cached_quote` (cache_ttl=60, public scope), primed "
                   "before each run: every measured reply must say `\"dev.edgemcp/cache\":\"hit\"`. The harness "
                   "also counts the stub's answers around each run: at least one per reply for the cold rows, "
-                  "none for the hit rows, or the run is INVALID."),
+                  "none for the hit rows, or the run is INVALID. At c=64 the cold rows are bound by the "
+                  "client, not the wait: httpx 0.28's pool (httpcore 1.0.9) costs more CPU per request the "
+                  "more connections are busy (measured alone: about 1 ms per call at 16, 6 ms at 64)."),
 ]
 
 
@@ -969,6 +971,11 @@ def main() -> None:
     ap.add_argument("--wrk-cpu", type=int, default=0)
     ap.add_argument("--server-cpu", type=int, default=1)
     ap.add_argument("--out", type=Path, default=BENCH / "results")
+    ap.add_argument("--workers", action=argparse.BooleanOptionalAction,
+                    help="measure the Workers bridge in Pyodide (workers_bridge.py); default: on in full mode, "
+                         "skipped with the reason printed when the harness or the project venv is missing")
+    ap.add_argument("--workers-python", type=Path, default=REPO / ".venv" / "bin" / "python",
+                    help="the project's dev venv Python, which runs workers_bridge.py (default: .venv/bin/python)")
     ap.add_argument("--baseline", metavar="REV",
                     help="also run every edgemcp server at git revision REV (keys KEY@base), interleaved")
     args = ap.parse_args()
@@ -982,6 +989,8 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     args.cold_runs = args.cold_runs or (5 if args.quick else 15)
     concurrencies = (16,) if args.quick else (1, 16, 64)
+    if args.workers is None:
+        args.workers = not args.quick
 
     ensure_venv()
     for tool in ("wrk", "taskset"):
@@ -1012,6 +1021,13 @@ def main() -> None:
     snap = snapshot_source()
     print(f"[bench] edgemcp source: commit {snap['commit']}, src/ modified: {snap['src_modified']}, "
           f"snapshot {snap['src_sha256']} in {snap['path']}", flush=True)
+    workers_figures = None
+    if args.workers:   # first, while src/ is still the snapshot's: the harness reads src/ itself
+        import workers  # bench/workers.py
+        print("[bench] the Workers bridge in Pyodide (workers_bridge.py)", flush=True)
+        workers_figures = workers.measure(args.workers_python, 50 if args.quick else 200)
+        if "skipped" in workers_figures:
+            print(f"  workers   skipped: {workers_figures['skipped']}", flush=True)
     redis_srv = Redis(args.wrk_cpu) if any(by_key[k].redis for k in needed) else None
     runs: list[Run] = []
     rss: dict[str, dict[str, list[int]]] = {k: {"start": [], "load": []} for k in needed}
@@ -1056,7 +1072,7 @@ def main() -> None:
                             except VerificationError as e:
                                 verified[f"{w.key}/{key}"] = str(e)
                                 runs.append(Run(rep, w.key, key, c, invalid=f"verification failed: {e}"))
-                                print(f"  {w.key:9} c={c:<3} {key:22} VERIFICATION FAILED: {e}", flush=True)
+                                print(f"  {w.key:13} c={c:<3} {key:28} VERIFICATION FAILED: {e}", flush=True)
                                 continue
                             before = downstream_served(srv)
                             run = measure(rep, w, srv, spec, c, args)
@@ -1064,7 +1080,7 @@ def main() -> None:
                             runs.append(run)
                             figure = f"{run.seq_per_s:9.0f} seq/s" if w.chain else f"{run.rps:9.0f} req/s"
                             flag = f"  INVALID: {run.invalid} {run.first_failure[:200]}" if run.invalid else ""
-                            print(f"  {w.key:9} c={c:<3} {key:22} {figure}  p99 {run.p99_ms:6.1f} ms  server CPU "
+                            print(f"  {w.key:13} c={c:<3} {key:28} {figure}  p99 {run.p99_ms:6.1f} ms  server CPU "
                                   f"{run.server_cpu_pct:5.1f}%  core busy {run.cpu_busy_pct:5.1f}%{flag}", flush=True)
                 for key, srv in servers.items():
                     kib = srv.rss()
@@ -1097,7 +1113,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     raw = {"machine": info, "runs": [r.__dict__ for r in runs], "rss_kib": rss, "cold_start": cold,
            "verification": verified, "workloads": [w.__dict__ for w in workloads],
-           "servers": [s.__dict__ for s in servers_defs]}
+           "servers": [s.__dict__ for s in servers_defs], "workers": workers_figures}
     (args.out / "results.json").write_text(json.dumps(raw, indent=1))
     from report import render  # bench/report.py
     md = render(raw, args.out)
