@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: RUF001, RUF003  (the multiplication sign is in the report's words)
 """edgemcp benchmark harness: throughput (wrk), cold start and memory, side by side with the
 official MCP SDK, FastMCP and bare Starlette / raw ASGI apps.
 
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,15 @@ SERVERS = [
               upstream="edgemcp"),
     ServerDef("fastmcp-proxy", "FastMCP 4.1.6 proxy → edgemcp (upstream on the other core)", "fastmcp_proxy",
               upstream="edgemcp"),
+    ServerDef("downstream-stub", "stub downstream service (answers after 20 ms)", "downstream_stub"),
+    ServerDef("starlette-downstream", "bare Starlette awaiting the downstream call", "starlette_downstream",
+              upstream="downstream-stub"),
+    ServerDef("edgemcp-downstream", "edgemcp, uncached tool awaiting the downstream call (cold)",
+              "edgemcp_downstream", upstream="downstream-stub"),
+    ServerDef("edgemcp-downstream-hit", "edgemcp, the same tool cached: every call a hit (memory store)",
+              "edgemcp_downstream", upstream="downstream-stub"),
+    ServerDef("edgemcp-downstream-hit-redis", "edgemcp, the same tool cached: every call a hit (Redis store)",
+              "edgemcp_downstream", redis=True, upstream="downstream-stub"),
     ServerDef("raw-granian", "bare raw ASGI", "bare_asgi", runner="granian"),
     ServerDef("starlette-granian", "bare Starlette", "bare_starlette", runner="granian"),
     ServerDef("edgemcp-granian", "edgemcp", "edgemcp_app", runner="granian"),
@@ -180,12 +190,10 @@ def with_baseline(servers: list[ServerDef], workloads: list[Workload], commit: s
                   ) -> tuple[list[ServerDef], list[Workload]]:
     """Every edgemcp server gets a twin ``KEY@base`` running the baseline revision, measured
     right after it in every workload (same repetition, same machine state)."""
-    twins = {s.key: ServerDef(f"{s.key}@base", f"{s.label} @ {commit}", s.module, s.runner, s.env, s.redis,
-                              s.note, baseline=True)
+    twins = {s.key: replace(s, key=f"{s.key}@base", label=f"{s.label} @ {commit}", baseline=True)
              for s in servers if s.key.startswith("edgemcp")}
-    paired = [Workload(w.key, w.title, tuple(k for key in w.servers for k in (key, f"{key}@base")
-                                             if k == key or key in twins),
-                       w.unit, w.chain, w.full_concurrency, w.note) for w in workloads]
+    paired = [replace(w, servers=tuple(k for key in w.servers for k in (key, f"{key}@base")
+                                       if k == key or key in twins)) for w in workloads]
     return [*servers, *twins.values()], paired
 
 
@@ -258,7 +266,7 @@ def descendants(pid: int) -> list[int]:
 
 class Server:
     def __init__(self, definition: ServerDef, cpu: int, redis_url: str | None,
-                 upstream: "Server | None" = None) -> None:
+                 upstream: Server | None = None) -> None:
         self.d = definition
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/mcp"
@@ -404,6 +412,20 @@ def step_modern_call(tool: str = "echo", rid: int = 1, expect_extra: tuple[str, 
     }
 
 
+QUOTE_TEXT = "ACME:42.17"   # the stub downstream service's answer (servers/downstream_stub.py)
+
+
+def step_quote(tool: str, rid: int = 1, expect_extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """tools/call of workload (j)'s quote tool: the reply must carry the stub's answer."""
+    return {
+        "path": "/mcp", "id": rid, "status": 200,
+        "headers": _headers(**{"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": tool}),
+        "body": _body({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                       "params": {"name": tool, "arguments": {"symbol": "ACME"}, "_meta": _meta()}}),
+        "expect": [f'"text":"{QUOTE_TEXT}"', f'"id":{rid}', *expect_extra], "forbid": _FORBID_ERRORS,
+    }
+
+
 def authorized(server_key: str, step: dict[str, Any]) -> dict[str, Any]:
     """The step with the bench agent's bearer token, for the guarded server."""
     if server_key == "edgemcp-guarded":
@@ -489,6 +511,45 @@ def completed_task(server: Server) -> str:
             return task_id
         time.sleep(0.02)
     raise VerificationError(f"{server.d.key}: task {task_id} did not complete: {body[:300]}")
+
+
+def prime(server: Server, step: dict[str, Any]) -> None:
+    """One checked call that fills a cached tool's entry, so the measured calls all hit."""
+    status, _, body = http_post(server.url, step)
+    err = check(step, status, body)
+    if err:
+        raise VerificationError(f"{server.d.key}: priming the cache failed: {err}: {body[:300]}")
+
+
+def downstream_served(server: Server) -> int | None:
+    """How many calls the server's stub downstream service has answered (workload j), or None."""
+    import http.client
+    if server.upstream is None or server.upstream.d.module != "downstream_stub":
+        return None
+    conn = http.client.HTTPConnection("127.0.0.1", server.upstream.port, timeout=10)
+    try:
+        conn.request("GET", "/count")
+        return int(json.loads(conn.getresponse().read())["served"])
+    except OSError:
+        return None   # the stub is gone: the cold rows' replies fail their checks anyway
+    finally:
+        conn.close()
+
+
+def check_downstream(run: Run, server: Server, before: int | None) -> None:
+    """A cold row's replies each went downstream; a cache hit's did not (else the run is invalid)."""
+    after = downstream_served(server)
+    if before is None or after is None:
+        return
+    run.downstream_calls = after - before   # warm-up and measured run together
+    cold = "-hit" not in server.d.key
+    if cold and run.downstream_calls < run.requests:
+        problem = f"only {run.downstream_calls} downstream calls for {run.requests} replies"
+    elif not cold and run.downstream_calls:
+        problem = f"{run.downstream_calls} downstream calls (a cache hit makes none)"
+    else:
+        return
+    run.invalid = "; ".join(filter(None, [run.invalid, problem]))
 
 
 TOOLS_LISTED = ['"name":"echo"', '"name":"add"', '"name":"repeat"']
@@ -623,6 +684,7 @@ class Workload:
     chain: bool = False            # one connection per wrk thread
     full_concurrency: tuple[int, ...] = (16,)
     note: str = ""
+    reference: str = "starlette"   # what the ×bare column divides by (granian rows: starlette-granian)
 
 
 WORKLOADS = [
@@ -685,6 +747,20 @@ WORKLOADS = [
                   "from two buckets (agent and tool) in the memory store on every call; the budgets are far "
                   "above what a run spends, so every call passes. Compare its req/s with the unguarded "
                   "edgemcp row of the same table (issue 5: guarded at least 0.75 of unguarded)."),
+    Workload("downstream", "(j) a tool awaiting a 20 ms downstream HTTP call: cold, and a cache hit, 2026-07-28",
+             ("starlette-downstream", "edgemcp-downstream", "edgemcp-downstream-hit", "edgemcp-downstream-hit-redis"),
+             full_concurrency=(1, 16, 64), reference="starlette-downstream",
+             note="Each server has its own stub downstream service (uvicorn, on the wrk core) that answers any "
+                  "GET with a small JSON quote after `await asyncio.sleep(0.02)`. The tool `quote(symbol)` GETs "
+                  "it through one shared httpx.AsyncClient (keep-alive) and returns `ACME:42.17`, the stub's "
+                  "answer, which every reply must carry. bare Starlette makes the same call in its route "
+                  "(×bare divides by it here). edgemcp-downstream calls the uncached `quote`: every call goes "
+                  "downstream (cold). The hit rows call `cached_quote` (cache_ttl=60, public scope), primed "
+                  "before each run: every measured reply must say `\"dev.edgemcp/cache\":\"hit\"`. The harness "
+                  "also counts the stub's answers around each run: at least one per reply for the cold rows, "
+                  "none for the hit rows, or the run is INVALID. At c=64 the cold rows are bound by the "
+                  "client, not the wait: httpx 0.28's pool (httpcore 1.0.9) costs more CPU per request the "
+                  "more connections are busy (measured alone: about 1 ms per call at 16, 6 ms at 64)."),
 ]
 
 
@@ -709,6 +785,11 @@ def spec_for(workload: Workload, server: Server, sessions: list[str] | None = No
         if key == "edgemcp-task-get":
             return Spec("cycle", [step_task_get(completed_task(server))])
         return Spec("cycle", [step_modern_call()])
+    if workload.key == "downstream":
+        if key.startswith("edgemcp-downstream-hit"):
+            prime(server, step_quote("cached_quote"))
+            return Spec("cycle", [step_quote("cached_quote", 1, ('"dev.edgemcp/cache":"hit"',))])
+        return Spec("cycle", [step_quote("quote")])
     if workload.key == "cached":
         if key.startswith("edgemcp-cached"):
             return Spec("cycle", [step_modern_call("cached_echo", 1, ('"dev.edgemcp/cache":"hit"',))])
@@ -742,6 +823,7 @@ class Run:
     steal_pct: float = 0.0         # the hypervisor took the server's core from us
     invalid: str = ""              # why the run does not count ("" when it does)
     first_failure: str = ""
+    downstream_calls: int | None = None   # workload (j): the stub's answers during warm-up + run
 
 
 def wrk(url: str, spec: Spec, concurrency: int, threads: int, seconds: int, cpu: int) -> dict[str, Any]:
@@ -891,6 +973,11 @@ def main() -> None:
     ap.add_argument("--wrk-cpu", type=int, default=0)
     ap.add_argument("--server-cpu", type=int, default=1)
     ap.add_argument("--out", type=Path, default=BENCH / "results")
+    ap.add_argument("--workers", action=argparse.BooleanOptionalAction,
+                    help="measure the Workers bridge in Pyodide (workers_bridge.py); default: on in full mode, "
+                         "skipped with the reason printed when the harness or the project venv is missing")
+    ap.add_argument("--workers-python", type=Path, default=REPO / ".venv" / "bin" / "python",
+                    help="the project's dev venv Python, which runs workers_bridge.py (default: .venv/bin/python)")
     ap.add_argument("--baseline", metavar="REV",
                     help="also run every edgemcp server at git revision REV (keys KEY@base), interleaved")
     args = ap.parse_args()
@@ -904,6 +991,8 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     args.cold_runs = args.cold_runs or (5 if args.quick else 15)
     concurrencies = (16,) if args.quick else (1, 16, 64)
+    if args.workers is None:
+        args.workers = not args.quick
 
     ensure_venv()
     for tool in ("wrk", "taskset"):
@@ -917,12 +1006,11 @@ def main() -> None:
         wanted = set(args.workloads.split(","))
         workloads = [w for w in WORKLOADS if w.key in wanted]
     if args.no_granian:
-        workloads = [Workload(w.key, w.title, tuple(s for s in w.servers if not s.endswith("-granian")), w.unit,
-                              w.chain, w.full_concurrency, w.note) for w in workloads]
+        workloads = [replace(w, servers=tuple(s for s in w.servers if not s.endswith("-granian")))
+                     for w in workloads]
     if args.servers:
         keep = set(args.servers.split(","))
-        workloads = [Workload(w.key, w.title, tuple(s for s in w.servers if s in keep), w.unit,
-                              w.chain, w.full_concurrency, w.note) for w in workloads]
+        workloads = [replace(w, servers=tuple(s for s in w.servers if s in keep)) for w in workloads]
     servers_defs = SERVERS
     base_commit = None
     if args.baseline:
@@ -935,6 +1023,13 @@ def main() -> None:
     snap = snapshot_source()
     print(f"[bench] edgemcp source: commit {snap['commit']}, src/ modified: {snap['src_modified']}, "
           f"snapshot {snap['src_sha256']} in {snap['path']}", flush=True)
+    workers_figures = None
+    if args.workers:   # first, while src/ is still the snapshot's: the harness reads src/ itself
+        import workers  # bench/workers.py
+        print("[bench] the Workers bridge in Pyodide (workers_bridge.py)", flush=True)
+        workers_figures = workers.measure(args.workers_python, 50 if args.quick else 200)
+        if "skipped" in workers_figures:
+            print(f"  workers   skipped: {workers_figures['skipped']}", flush=True)
     redis_srv = Redis(args.wrk_cpu) if any(by_key[k].redis for k in needed) else None
     runs: list[Run] = []
     rss: dict[str, dict[str, list[int]]] = {k: {"start": [], "load": []} for k in needed}
@@ -979,13 +1074,15 @@ def main() -> None:
                             except VerificationError as e:
                                 verified[f"{w.key}/{key}"] = str(e)
                                 runs.append(Run(rep, w.key, key, c, invalid=f"verification failed: {e}"))
-                                print(f"  {w.key:9} c={c:<3} {key:22} VERIFICATION FAILED: {e}", flush=True)
+                                print(f"  {w.key:13} c={c:<3} {key:28} VERIFICATION FAILED: {e}", flush=True)
                                 continue
+                            before = downstream_served(srv)
                             run = measure(rep, w, srv, spec, c, args)
+                            check_downstream(run, srv, before)
                             runs.append(run)
                             figure = f"{run.seq_per_s:9.0f} seq/s" if w.chain else f"{run.rps:9.0f} req/s"
                             flag = f"  INVALID: {run.invalid} {run.first_failure[:200]}" if run.invalid else ""
-                            print(f"  {w.key:9} c={c:<3} {key:22} {figure}  p99 {run.p99_ms:6.1f} ms  server CPU "
+                            print(f"  {w.key:13} c={c:<3} {key:28} {figure}  p99 {run.p99_ms:6.1f} ms  server CPU "
                                   f"{run.server_cpu_pct:5.1f}%  core busy {run.cpu_busy_pct:5.1f}%{flag}", flush=True)
                 for key, srv in servers.items():
                     kib = srv.rss()
@@ -1018,7 +1115,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     raw = {"machine": info, "runs": [r.__dict__ for r in runs], "rss_kib": rss, "cold_start": cold,
            "verification": verified, "workloads": [w.__dict__ for w in workloads],
-           "servers": [s.__dict__ for s in servers_defs]}
+           "servers": [s.__dict__ for s in servers_defs], "workers": workers_figures}
     (args.out / "results.json").write_text(json.dumps(raw, indent=1))
     from report import render  # bench/report.py
     md = render(raw, args.out)
