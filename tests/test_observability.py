@@ -389,3 +389,30 @@ async def test_an_async_sink_is_awaited() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi()), base_url="http://localhost") as c:
         await call(c, "echo", {"text": "hi"}, token=None)
     assert [r["outcome"] for r in sink.records] == ["success"]
+
+
+def test_the_fingerprint_is_hmac_sha256_of_the_canonical_arguments_keyed_from_the_secret() -> None:
+    """What the README promises an investigator, checked against the standard library's HMAC
+    (the audit log computes it its own faster way), for short, block-sized and long keys."""
+    import hashlib
+    import hmac
+
+    from edgemcp.jsoncodec import canonical
+    from edgemcp.observe.audit import AuditLog, LoggingSink, derive_key
+
+    for secret in ("s", "x" * 64, "y" * 65, "z" * 300):
+        for key in (derive_key(secret), secret.encode()):
+            log = AuditLog(LoggingSink(), key)
+            for arguments in ({}, {"b": [1, None], "a": "é"}, {"text": MARKER}):
+                expected = hmac.new(key, canonical(arguments), hashlib.sha256).hexdigest()[:32]
+                assert log.fingerprint(arguments) == "hmac-sha256:" + expected
+
+
+def test_record_times_are_utc_iso_8601_to_the_millisecond() -> None:
+    from edgemcp.observe.audit import iso_time
+
+    assert iso_time(0.0) == "1970-01-01T00:00:00.000Z"
+    assert iso_time(1700000000.1239) == "2023-11-14T22:13:20.123Z"
+    assert iso_time(1700000000.1231) == "2023-11-14T22:13:20.123Z"  # the same millisecond, remembered
+    assert iso_time(1700000000.9995) == "2023-11-14T22:13:20.999Z"
+    assert iso_time(1700000001.0004) == "2023-11-14T22:13:21.000Z"  # the next second
