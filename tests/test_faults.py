@@ -15,6 +15,10 @@ the same ones under load; these are their bounded checks for CI):
 
 A tool's executions are counted outside the store (tests/apps/faults_app.py writes a
 ledger file), so a lost or doubled write shows whatever the store went through.
+
+Two smaller checks came out of the soak: a burst of store commands beyond the Redis
+client's connection pool waits for a connection instead of failing, and a store failure
+inside ``ctx.elicit`` is the store-down answer, not a tool error.
 """
 
 import asyncio
@@ -30,6 +34,8 @@ from typing import Any
 import httpx
 import pytest
 import redis
+
+from edgemcp.store.redis import RedisStore
 
 from .conftest import RedisServer, Server, free_port
 
@@ -346,3 +352,53 @@ async def test_a_cluster_losing_a_primary_resumes_after_the_failover(cluster: Cl
     finally:
         output = server.stop()
     assert "Traceback" not in output
+
+
+# ----- what the soak turned up -----------------------------------------------------------
+
+
+async def test_a_burst_beyond_the_connection_pool_waits_for_a_connection(fragile_redis: RedisServer) -> None:
+    """redis-py's pool holds 100 connections and, by default, fails the 101st command at
+    once ("Too many connections"): under a burst (a replica taking over its dead peer's
+    load) that was a 503 with Redis healthy. Commands beyond the pool now wait for one.
+    And after Redis restarts, the pool's broken connections cost no failed command."""
+    store = RedisStore(fragile_redis.url)
+    try:
+        values = await asyncio.gather(*(store.incr("faults:burst") for _ in range(400)))
+        assert sorted(values) == list(range(1, 401))
+        fragile_redis.stop()
+        fragile_redis.start()  # no persistence: the counter starts again
+        values = await asyncio.gather(*(store.incr("faults:burst") for _ in range(400)))
+        assert sorted(values) == list(range(1, 401))
+    finally:
+        await store.aclose()
+
+
+async def test_a_store_failure_while_asking_the_client_is_the_store_down_answer(
+        redis_server: RedisServer) -> None:
+    """The store fails under ``ctx.elicit`` (here: a Redis user that may not use pub/sub,
+    so the wait for the client's reply cannot start): the client gets the store-down
+    answer (503, Retry-After), not a tool that "failed with an internal error"."""
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.acl_setuser("nopubsub", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+                      commands=["+@all", "-@pubsub"])
+    try:
+        server = Server(APP, {"EDGEMCP_STORE": f"redis://nopubsub:pw@127.0.0.1:{redis_server.port}/0"})
+        try:
+            async with httpx.AsyncClient(timeout=15) as client:
+                session = await initialize(client, server.url)
+                ask = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "ask", "arguments": {}}}
+                async with client.stream("POST", server.url, headers=session, json=ask) as response:
+                    if response.headers["content-type"].startswith("text/event-stream"):
+                        final = [m async for m in messages(response)][-1]  # the stream had started
+                    else:
+                        await response.aread()
+                        assert store_down(response)
+                        final = response.json()
+                assert final["error"] == {"code": -32603, "message": "Service unavailable: state store unreachable"}
+        finally:
+            output = server.stop()
+        assert "tool ask raised" not in output
+    finally:
+        admin.acl_deluser("nopubsub")
+        admin.close()
