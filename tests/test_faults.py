@@ -35,6 +35,7 @@ import httpx
 import pytest
 import redis
 
+from edgemcp.store import StoreError
 from edgemcp.store.redis import RedisStore
 
 from .conftest import RedisServer, Server, free_port
@@ -287,7 +288,10 @@ class Cluster:
         subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
                         "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=60)
         deadline = time.monotonic() + 30
-        while not all("cluster_state:ok" in self.cli(n, "cluster", "info") for n in self.nodes):
+        # Formed: every node sees every slot served, and three replicas synced with their
+        # primaries (a primary lost before its replica synced could not fail over).
+        while not (all("cluster_state:ok" in self.cli(n, "cluster", "info") for n in self.nodes)
+                   and sum("master_link_status:up" in self.cli(n, "info", "replication") for n in self.nodes) == 3):
             assert time.monotonic() < deadline, "the cluster did not form"
             time.sleep(0.1)
         self.url = f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
@@ -402,3 +406,19 @@ async def test_a_store_failure_while_asking_the_client_is_the_store_down_answer(
     finally:
         admin.acl_deluser("nopubsub")
         admin.close()
+
+
+async def test_a_command_failing_inside_the_redis_client_is_the_store_failing(redis_server: RedisServer) -> None:
+    """During a cluster failover under load, redis-py 8.1's cluster client raised RuntimeError
+    and AttributeError from races on a closing connection (the soak saw 500s). The real
+    store here, its client's command replaced by one that fails that way: a StoreError (503)."""
+    store = RedisStore(redis_server.url)
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'writelines'")
+    store.client.get = broken
+    try:
+        with pytest.raises(StoreError, match="AttributeError"):
+            await store.get("faults:any")
+    finally:
+        await store.aclose()

@@ -123,7 +123,11 @@ class RedisStore:
             await self._initialize()
         try:
             return await command()
-        except RedisError as exc:
+        except (RedisError, OSError, RuntimeError, AttributeError) as exc:
+            # Not only RedisError: during a cluster failover redis-py's cluster client lets
+            # races on a closing connection escape as RuntimeError or AttributeError (seen
+            # with redis 8.1 under load). A command that failed inside the client is the
+            # store failing (503), not a bug of ours (500).
             raise StoreError(f"redis {operation} failed: {type(exc).__name__}") from exc
 
     async def get(self, key: str) -> bytes | None:
