@@ -126,6 +126,7 @@ class Store:
             subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
                             "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=60)
             self.wait_cluster_ok(60)
+            self.wait_replicas(60)
             self.url = f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
         else:
             self.url = f"redis://127.0.0.1:{self.nodes[0].port}/0"
@@ -137,16 +138,34 @@ class Store:
     def alive(self) -> list[RedisNode]:
         return [n for n in self.nodes if n.proc is not None]
 
-    def wait_cluster_ok(self, timeout: float) -> float:
+    def wait_cluster_ok(self, timeout: float, failed: RedisNode | None = None) -> float:
         """Wait until every live node says cluster_state:ok and knows a primary for each
-        slot; returns time.time() then."""
+        slot (and, given ``failed``, has marked that node failed: until then the cluster
+        has not noticed its loss); returns time.time() then."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            infos = [n.cli("cluster", "info") for n in self.alive()]
-            if infos and all("cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos):
+            live = self.alive()
+            infos = [n.cli("cluster", "info") for n in live]
+            noticed = failed is None or all(
+                any(f":{failed.port}@" in line and " fail " in f" {line.split()[2].replace(',', ' ')} "
+                    for line in n.cli("cluster", "nodes").splitlines()) for n in live)
+            if noticed and infos and all("cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos):
                 return time.time()
             time.sleep(0.1)
         raise RuntimeError("the Redis cluster did not reach cluster_state:ok")
+
+    def wait_replicas(self, timeout: float) -> None:
+        """Wait until every node knows three replicas and each has synced with its primary
+        (cluster_state:ok comes first: a primary lost before then could not fail over)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            known = [sum("slave" in line.split()[2] for line in n.cli("cluster", "nodes").splitlines() if line)
+                     for n in self.nodes]
+            synced = sum("master_link_status:up" in n.cli("info", "replication") for n in self.nodes)
+            if known == [3] * len(self.nodes) and synced == 3:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the Redis cluster's replicas did not attach")
 
     def primary_with_replica(self) -> RedisNode:
         """A live primary that has a live replica (the one a failover can promote)."""
@@ -458,7 +477,7 @@ class Injector(threading.Thread):
         fault.notes["primary"] = primary.port
         fault.start = time.time()
         primary.kill()
-        fault.end = self.store.wait_cluster_ok(60)   # a replica promoted, every slot served again
+        fault.end = self.store.wait_cluster_ok(60, failed=primary)   # a replica promoted, every slot served
         fault.window = (fault.start, fault.end + RECOVERY)
         time.sleep(5)
         primary.start()                               # back, as a replica of the promoted one

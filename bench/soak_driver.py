@@ -346,6 +346,13 @@ class Probe:
             "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "on"}}})
         o["session_goes_on"] = echo.status_code == 200 and '"on"' in echo.text
         o["session_served_by"] = echo.headers.get(SERVED)
+        await asyncio.gather(self._retry_write(killed_at, claim_deadline), self._poll_task(killed_at, lease_deadline))
+        return {"event": "probe-done", **o}
+
+
+    async def _retry_write(self, killed_at: float, claim_deadline: float) -> None:
+        """Retry the parked write on the survivor until its claim has lapsed and it runs."""
+        d, o = self.driver, self.outcome
         conflicts, give_up = 0, time.time() + claim_deadline + 20
         while time.time() < give_up:
             r = await d.write(self.write_key, pin=self.survivor)
@@ -358,6 +365,10 @@ class Probe:
             conflicts += 1
             await asyncio.sleep(0.25)
         o["write_retry_conflicts"] = conflicts
+
+    async def _poll_task(self, killed_at: float, lease_deadline: float) -> None:
+        """Poll the parked task on the survivor until it is no longer working."""
+        d, o = self.driver, self.outcome
         give_up = time.time() + lease_deadline + 20
         while time.time() < give_up:
             r = await d.client.post(d.url, headers=modern_headers("tasks/get", self.task_id, **{PIN: self.survivor}),
@@ -369,8 +380,6 @@ class Probe:
                 o["task_settled_after_s"] = round(time.time() - killed_at, 2)
                 break
             await asyncio.sleep(0.25)
-        return {"event": "probe-done", **o}
-
 
 async def commands(driver: Driver, load: asyncio.Task[None], options: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()

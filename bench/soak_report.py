@@ -92,6 +92,7 @@ def analyse(sc: dict[str, Any]) -> dict[str, Any]:
             continue
         in_kill = any(kind == "kill" and not (w["end"] <= lo or w["start"] > hi) for kind, lo, hi in windows)
         (expected if in_kill else unexpected)["wrk socket errors"] += socket_errors
+    for w in sc["windows"]:
         for cls, body in w.get("samples", {}).items():
             samples.setdefault(cls, body)
     for r in sc["driver_records"]:
@@ -220,9 +221,11 @@ def fault_checks(sc: dict[str, Any], windows: list[tuple[str, float, float]]) ->
             checks.append(("replica SIGKILL mid-call", "no task lease without an expiry",
                            f"{len(leases)} leases, all with a TTL: {all(t > 0 for t in leases.values())}",
                            all(t > 0 for t in leases.values())))
-            lost = [(src, cls) for s, e, src, cls, _ in out if cls.startswith(KILLED) and s >= sc["t0"]]
+            lo, hi = fault["window"]
+            lost = [(s, n) for s, e, src, cls, n in out if cls.startswith(KILLED) and s >= sc["t0"]]
+            outside = sum(n for s, n in lost if not lo - 1 <= s <= hi)
             checks.append(("replica SIGKILL mid-call", "only requests in flight on it fail (within 3 s of the kill)",
-                           f"{len(lost)} lost", True))
+                           f"{sum(n for _, n in lost)} lost, {outside} of them outside that window", not outside))
     if any(f["kind"] == "redis" for f in sc["faults"]) or not sc["faults"]:
         checks.extend(idempotency_checks(sc))
     return checks
