@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -95,6 +96,11 @@ class RedisNode:
              "--save", "", *persistence, *cluster, "--dir", str(self.directory), "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_port(self.port, self.proc, f"redis-server :{self.port}")
+        deadline = time.monotonic() + 60
+        while self.cli("ping").strip() != "PONG":   # LOADING while it reads its AOF back
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server :{self.port} did not finish loading")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         """SIGTERM: Redis writes its AOF out and exits."""
@@ -535,23 +541,13 @@ def scenario(name: str, store_kind: str, args: argparse.Namespace, root: Path) -
         driver = Driver(balancer.url, work / "driver.jsonl", args, f"{name}-{int(time.time())}")
         sampler.start()
 
-        print(f"[soak] warm-up {args.warmup_seconds} s, then the peak over {args.peak_seconds} s", flush=True)
-        wrk_window(balancer.url, steps, 0, args.warmup_seconds, args.connections)
-        cores0 = [bench.cpu_times(c) for c in (LOAD_CPU, SERVER_CPU)]
         processes = {"redis": [n.proc.pid for n in store.nodes if n.proc], "haproxy": [balancer.proc.pid],
                      "driver": [driver.proc.pid], "stub": [stub.pid], "replicas": [r.pid for r in replicas if r.pid]}
-        cpu0 = {k: sum(bench.proc_cpu_s(p) for p in pids) for k, pids in processes.items()}
-        started = time.monotonic()
-        peak = wrk_window(balancer.url, steps, 0, args.peak_seconds, args.connections)
-        peak["cores_busy_pct"] = core_busy(cores0)
-        elapsed = time.monotonic() - started
-        # What each process took (% of one core): wrk has the rest of the load core.
-        peak["cpu_pct"] = {k: round(100 * (sum(bench.proc_cpu_s(p) for p in pids) - cpu0[k]) / elapsed, 1)
-                           for k, pids in processes.items()}
-        peak["rps"] = peak["requests"] / (peak["duration_us"] / 1e6)
+        peak = measure_peak(balancer.url, steps, args, processes)
         rate = round(args.fraction * peak["rps"])
-        print(f"[soak] peak {peak['rps']:,.0f} req/s (p99 {peak['latency_us']['p99'] / 1000:.1f} ms, "
-              f"cores busy {peak['cores_busy_pct']}, CPU % {peak['cpu_pct']}); soaking at {rate:,} req/s for {args.minutes} min", flush=True)
+        print(f"[soak] peak {peak['rps']:,.0f} req/s (p99 {peak['latency_us']['p99'] / 1000:.1f} ms, cores busy "
+              f"{peak['cores_busy_pct']}, CPU % {peak['cpu_pct']}); soaking at {rate:,} req/s for {args.minutes} min",
+              flush=True)
 
         soak_s = args.minutes * 60
         t0 = time.time()
@@ -598,6 +594,24 @@ def scenario(name: str, store_kind: str, args: argparse.Namespace, root: Path) -
             r.stop()
         stop_process(stub)
         store.close()
+
+
+def measure_peak(url: str, steps: list[dict[str, Any]], args: argparse.Namespace,
+                 processes: dict[str, list[int]]) -> dict[str, Any]:
+    """A warm-up, then wrk unpaced: the rate the set-up gives, with how busy each core and
+    each process (% of one core; wrk has the rest of the load core) was meanwhile."""
+    print(f"[soak] warm-up {args.warmup_seconds} s, then the peak over {args.peak_seconds} s", flush=True)
+    wrk_window(url, steps, 0, args.warmup_seconds, args.connections)
+    cores0 = [bench.cpu_times(c) for c in (LOAD_CPU, SERVER_CPU)]
+    cpu0 = {k: sum(bench.proc_cpu_s(p) for p in pids) for k, pids in processes.items()}
+    started = time.monotonic()
+    peak = wrk_window(url, steps, 0, args.peak_seconds, args.connections)
+    elapsed = time.monotonic() - started
+    peak["cores_busy_pct"] = core_busy(cores0)
+    peak["cpu_pct"] = {k: round(100 * (sum(bench.proc_cpu_s(p) for p in pids) - cpu0[k]) / elapsed, 1)
+                       for k, pids in processes.items()}
+    peak["rps"] = peak["requests"] / (peak["duration_us"] / 1e6)
+    return peak
 
 
 def core_busy(before: list[tuple[float, float, float]]) -> list[float]:
@@ -678,7 +692,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "faults" if args.faults else "soak"
     data = {"machine": info, "scenarios": results}
-    (args.out / f"{stem}.json").write_text(json.dumps(data))
+    # Every reply's record: a few MB of JSON for ten minutes, so compressed.
+    (args.out / f"{stem}.json.gz").write_bytes(gzip.compress(json.dumps(data).encode()))
     from soak_report import render  # bench/soak_report.py
     print()
     print(render(data, args.out, stem))

@@ -2,7 +2,7 @@
 """Turn a soak's JSON (bench/soak.py) into its Markdown report, its chart and a filled-in
 paragraph for the README.
 
-    python bench/soak_report.py bench/results/soak/soak.json    # re-render without re-running
+    python bench/soak_report.py bench/results/soak/soak.json.gz    # re-render without re-running
 
 Every reply is classified by where it came from (a wrk step, i.e. a tool, or a kind of
 driver request), its class and when it ended. A class is expected:
@@ -17,6 +17,7 @@ Anything else is unexpected.
 
 from __future__ import annotations
 
+import gzip
 import json
 import statistics
 import sys
@@ -325,13 +326,14 @@ def paragraph(sc: dict[str, Any], a: dict[str, Any], m: dict[str, Any]) -> str:
     """The README's soak paragraph, its blanks filled in."""
     g = [f"{p.split()[0]} {r['growth_mib']:+.1f} MiB" for p, r in a["rss"].items() if r["growth_mib"] is not None]
     ratio = a["p99_last"] / a["p99_first"] if a["p99_first"] and a["p99_last"] else float("nan")
+    span = "minute" if a["span"] == 60 else f"{a['span']:g} s"
     return (f"On {m['nproc']} cores ({m['cpu']}), two replicas on one core peaked at "
             f"{sc['peak']['rps']:,.0f} req/s on the mix; {sc['soak_s'] / 60:g} minutes at "
             f"{sc['settings']['fraction']:.0%} of that ({sc['rate']:,} req/s from wrk plus the session driver) "
             f"served {a['requests'] + a['driver_requests']:,} requests with {sum(a['unexpected'].values())} "
             f"unexpected errors ({sum(a['expected'].values()):,} expected: "
             + ", ".join(f"{k} {v:,}" for k, v in a["expected"].most_common()) + "); "
-            f"p99 {_f(a['p99_first'])} ms in the first minute and {_f(a['p99_last'])} ms in the last "
+            f"p99 {_f(a['p99_first'])} ms in the first {span} and {_f(a['p99_last'])} ms in the last "
             f"(×{ratio:.2f}); RSS growth after warm-up: {', '.join(g)} (commit {m['commit']}, {m['date']}).")
 
 
@@ -350,6 +352,7 @@ def chart(data: dict[str, Any], analyses: list[dict[str, Any]], path: Path) -> N
         ax.plot(xs, [r["rps"] for r in rows], marker=".", label="wrk req/s (10-s windows)")
         ax.axhline(sc["rate"], color="grey", linestyle=":", label=f"target {sc['rate']:,}")
         ax.set_ylabel("req/s")
+        ax.set_ylim(0, max([sc["rate"], *(r["rps"] for r in rows)]) * 1.15)
         ax.set_title(f"{sc['name']} ({sc['store']})")
         ax.legend(loc="lower left", fontsize=8)
         ax = axes[1][col]
@@ -390,5 +393,5 @@ def chart(data: dict[str, Any], analyses: list[dict[str, Any]], path: Path) -> N
 
 
 if __name__ == "__main__":
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results" / "soak" / "soak.json")
-    print(render(json.loads(source.read_text()), source.parent, source.stem))
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results" / "soak" / "soak.json.gz")
+    print(render(json.loads(gzip.decompress(source.read_bytes())), source.parent, source.name.split(".")[0]))
