@@ -518,12 +518,15 @@ def scenario(name: str, store_kind: str, args: argparse.Namespace, root: Path) -
     ledger = work / "ledger"
     ledger.mkdir()
     store = Store(work, store_kind, aof=args.faults)
-    stub_port = bench.free_port()
-    stub = subprocess.Popen(["taskset", "-c", str(LOAD_CPU), str(bench.VENV_PY), "-m", "servers.soak_stub",
-                             str(stub_port)], cwd=BENCH, env=bench.child_env(), start_new_session=True)
+    stub_port = bench.free_port()   # run.py's downstream stub (workload j): answers after 20 ms
+    stub = subprocess.Popen(
+        ["taskset", "-c", str(LOAD_CPU), str(bench.VENV_PY), "-m", "uvicorn", "servers.downstream_stub:asgi",
+         "--host", "127.0.0.1", "--port", str(stub_port), "--loop", "uvloop", "--http", "httptools",
+         "--no-access-log", "--log-level", "warning"],
+        cwd=BENCH, env=bench.child_env(), stdout=subprocess.DEVNULL, start_new_session=True)
     wait_port(stub_port, stub, "downstream stub")
     env = {"EDGEMCP_STORE": store.url, "SOAK_LEDGER": str(ledger), "SOAK_GUARD_RATE": GUARD_RATE,
-           "SOAK_DOWNSTREAM_URL": f"http://127.0.0.1:{stub_port}/", "SOAK_REPLY_TIMEOUT": str(REPLY_TIMEOUT),
+           "BENCH_UPSTREAM_URL": f"http://127.0.0.1:{stub_port}/quote", "SOAK_REPLY_TIMEOUT": str(REPLY_TIMEOUT),
            "SOAK_TASK_LEASE": str(TASK_LEASE)}
     replicas = [Replica(n, bench.free_port(), env, work / f"replica-{n}.log") for n in ("a", "b")]
     balancer: Balancer | None = None
@@ -549,6 +552,9 @@ def scenario(name: str, store_kind: str, args: argparse.Namespace, root: Path) -
               f"{peak['cores_busy_pct']}, CPU % {peak['cpu_pct']}); soaking at {rate:,} req/s for {args.minutes} min",
               flush=True)
 
+        # The peak leaves a backlog behind (requests its connections no longer wait for): let
+        # it drain at the soak's own rate, unrecorded, so the first minute starts clean.
+        wrk_window(balancer.url, steps, rate, args.settle_seconds, args.connections)
         soak_s = args.minutes * 60
         t0 = time.time()
         faults = schedule(args, store_kind, soak_s)
@@ -658,6 +664,8 @@ def main() -> None:
                          "fsync'd AOF), then a cluster primary SIGKILL (3 primaries + 3 replicas)")
     ap.add_argument("--peak-seconds", type=int, default=20)
     ap.add_argument("--warmup-seconds", type=int, default=10)
+    ap.add_argument("--settle-seconds", type=int, default=10,
+                    help="seconds at the soak's rate after the peak, not recorded (10)")
     ap.add_argument("--window", type=int, default=10, help="seconds per measured window (10)")
     ap.add_argument("--connections", type=int, default=64, help="wrk connections (64)")
     ap.add_argument("--flows", type=float, default=10, help="elicitation flows per second (10)")

@@ -4,7 +4,8 @@ the soak mixes in. Two replicas of it run on one Redis behind the balancer.
 - ``cached_echo``: a public cached result (a hit after the first call).
 - ``limited_echo``: a per-agent rate limit (``SOAK_GUARD_RATE``) the soak sends more than,
   so a share of its calls get 429 + Retry-After: expected, not an error.
-- ``downstream``: waits on a downstream HTTP service (the soak's stub answers after 20 ms).
+- ``downstream``: waits on a downstream HTTP service (servers/downstream_stub.py, which
+  answers after 20 ms, at ``BENCH_UPSTREAM_URL``), as workload (j) of run.py does.
 - ``ask``: elicits a name from the user (handshake era: the request goes out on the call's
   SSE stream and the client's reply comes back through Redis, often to the other replica).
 - ``write``: an idempotent write (the client sends an Idempotency-Key). Its side effect is
@@ -18,15 +19,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from edgemcp import Context, EdgeMCP
 
+from ._downstream import fetch_quote
 from ._functions import TOOLS
 
 REPLICA = os.environ.get("SOAK_REPLICA", "?")
 LEDGER = Path(os.environ.get("SOAK_LEDGER", "/tmp")) / f"ledger-{REPLICA}-{os.getpid()}.txt"
-DOWNSTREAM = os.environ.get("SOAK_DOWNSTREAM_URL", "http://127.0.0.1:9/")
 
 app = EdgeMCP(
     "bench-soak", version="1.0.0",
@@ -49,17 +48,10 @@ def limited_echo(text: str) -> str:
     return text
 
 
-_client: httpx.AsyncClient | None = None
-
-
 @app.tool(read_only=True)
 async def downstream(text: str) -> str:
-    """Ask the downstream service (about 20 ms), then echo the text back."""
-    global _client
-    if _client is None:
-        _client = httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=256))
-    reply = await _client.get(DOWNSTREAM)
-    reply.raise_for_status()
+    """Ask the downstream service for a quote (it answers after 20 ms), then echo the text back."""
+    await fetch_quote("SOAK")
     return text
 
 
