@@ -294,6 +294,20 @@ async def test_concurrent_duplicates_run_once() -> None:
     assert {r.json()["result"]["content"][0]["text"] for r in results} == {"purged z #1"}
 
 
+async def test_a_running_call_keeps_its_claim_past_the_lease() -> None:
+    """The claim is a lease renewed while the call runs: a duplicate that comes after
+    several leases have passed still finds it held (and gets the first result replayed)."""
+    app, counts = build(idempotency_lease=0.05)  # purge runs 0.2 s: four leases
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.asgi()), base_url="http://localhost") as client:
+        key = {"dev.edgemcp/idempotencyKey": "long-1"}
+        first = asyncio.ensure_future(call(client, "purge", {"target": "y"}, meta=key))
+        await asyncio.sleep(0.12)
+        duplicate = (await call(client, "purge", {"target": "y"}, meta=key)).json()["result"]
+        assert (await first).json()["result"]["content"] == duplicate["content"]
+    assert counts["delete"] == 1
+    assert duplicate["_meta"]["dev.edgemcp/idempotency"] == "replayed"
+
+
 async def test_dry_run(client: httpx.AsyncClient) -> None:
     dry = await call(client, "purge", {"target": "prod"}, meta={"dev.edgemcp/dryRun": True})
     assert dry.json()["result"]["content"][0]["text"] == "would purge prod"

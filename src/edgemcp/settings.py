@@ -23,6 +23,7 @@ class Settings:
     rate_limit: Rate | None = None  # per agent, across tools
     kill_switch_refresh: float = 1.0
     idempotency_ttl: float = 86400.0
+    idempotency_lease: float = 10.0  # a running call's claim on its key lapses this long after its replica died
     # Split deployment (None: $EDGEMCP_ROLE, $EDGEMCP_CORE_URL, $EDGEMCP_HOP_SECRET). "edge"
     # forwards what is placed on the core to ``core_url``; "core" accepts the edge's
     # identity assertions, signed with ``hop_secret`` (default: derived from the app secret).

@@ -16,7 +16,7 @@ from typing import Any, TypedDict, Unpack
 
 from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context, InputRequired, StartTask
-from ..protocol.errors import ArgumentsError, MCPError, ToolError
+from ..protocol.errors import ArgumentsError, MCPError, ServiceUnavailable, ToolError
 from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCHEMA_DIGEST, SCOPES, TASK
 from ..protocol.task_policy import (
     DEFAULT_POLL_INTERVAL,
@@ -200,8 +200,10 @@ class FunctionTool(Tool):
             value = await self.signature.call(kwargs)
         except ToolError as exc:
             return error_result(str(exc))
-        except (InputRequired, StartTask, MCPError):
-            raise  # control flow: MRTR, a task starting, or a protocol error the tool raised
+        except (InputRequired, StartTask, MCPError, ServiceUnavailable):
+            # Control flow (MRTR, a task starting), a protocol error the tool raised, or the
+            # store failing under ctx (asking the client): the store-down answer, not a bug.
+            raise
         except Exception as exc:
             # Never the message: it may carry argument values or secrets.
             log.error("tool %s raised %s", self.name, type(exc).__name__)

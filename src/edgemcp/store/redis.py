@@ -16,6 +16,8 @@ from .base import Capabilities, StoreError, Subscription
 try:
     import redis.asyncio as aioredis
     from redis.asyncio.cluster import RedisCluster
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("the Redis store needs the redis extra: pip install 'edgemcp[redis]'") from exc
@@ -69,6 +71,17 @@ return tostring(wait)
 
 T = TypeVar("T")
 
+# Connections per process to one Redis. redis-py's default pool fails a command at once
+# when all of its connections are busy ("Too many connections"): a burst of concurrent
+# requests got 503s from a healthy Redis. Beyond the pool, a command waits for a free
+# connection, up to POOL_WAIT seconds (then the store counts as unavailable). A command
+# whose connection broke (Redis restarted since it was last used) is sent once more on a
+# new one at once; a Redis that is down fails both, and the request gets its 503 without
+# waiting out a backoff.
+POOL_SIZE = 100
+POOL_WAIT = 5.0
+RECONNECT = Retry(NoBackoff(), 1)
+
 
 def _ms(ttl: float | None) -> int:
     return 0 if ttl is None else max(1, int(ttl * 1000))
@@ -84,7 +97,9 @@ class RedisStore:
         if self._uninitialized:
             self.client: Any = RedisCluster.from_url("redis://" + url[len("redis+cluster://"):], **options)
         else:
-            self.client = aioredis.from_url(url, **options)
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url, **{"max_connections": POOL_SIZE, "timeout": POOL_WAIT, "retry": RECONNECT, **options})
+            self.client = aioredis.Redis.from_pool(pool)
         self._incr = self.client.register_script(_INCR)
         self._cas = self.client.register_script(_CAS)
         self._take = self.client.register_script(_TAKE)
@@ -108,7 +123,11 @@ class RedisStore:
             await self._initialize()
         try:
             return await command()
-        except RedisError as exc:
+        except (RedisError, OSError, RuntimeError, AttributeError) as exc:
+            # Not only RedisError: during a cluster failover redis-py's cluster client lets
+            # races on a closing connection escape as RuntimeError or AttributeError (seen
+            # with redis 8.1 under load). A command that failed inside the client is the
+            # store failing (503), not a bug of ours (500).
             raise StoreError(f"redis {operation} failed: {type(exc).__name__}") from exc
 
     async def get(self, key: str) -> bytes | None:
