@@ -25,7 +25,7 @@ from .wire import Headers, Refusal, read_json, send_refusal
 
 async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send) -> None:
     settings = runtime.settings
-    message = await read_json(headers, receive, settings.max_body_size, settings.max_depth)
+    message = await read_json(headers, receive, settings.max_body_size, settings.max_depth, settings.body_timeout)
     if isinstance(message, list):
         raise Refusal(invalid_request("Invalid Request: batches are not supported; send one message per POST"))
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":

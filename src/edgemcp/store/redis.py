@@ -75,10 +75,17 @@ def _ms(ttl: float | None) -> int:
 
 
 class RedisStore:
+    """``timeout``: seconds each command may take, connecting included (redis-py's socket
+    timeouts); past it the command fails as ``StoreError`` (503), so a slow Redis makes
+    requests fail fast instead of piling up. redis-py's pool (100 connections by default,
+    ``max_connections=``) refuses beyond its size, which fails fast too."""
+
     capabilities = Capabilities(consistency="strong", atomic=True, pubsub=True)
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, timeout: float = 2.0, **options: Any) -> None:
         self.url = url
+        options.setdefault("socket_timeout", timeout)
+        options.setdefault("socket_connect_timeout", timeout)
         self._uninitialized = url.startswith("redis+cluster://")
         self._init_lock = asyncio.Lock()
         if self._uninitialized:
