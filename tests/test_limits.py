@@ -16,6 +16,7 @@ from edgemcp.inprocess import InProcess
 from edgemcp.store.kv import WorkersKVStore
 from edgemcp.testing import Client, ResponseError
 
+from . import rawhttp
 from .conftest import Server
 from .fakes.cloudflare import FakeKVNamespace
 
@@ -40,28 +41,17 @@ def call_body(text: str) -> bytes:
                        "params": {"name": "echo", "arguments": {"text": text}, "_meta": META}}).encode()
 
 
-def request_head(port: int, length: int) -> bytes:
-    return (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-            f"Accept: {ACCEPT}\r\nMCP-Protocol-Version: {MODERN}\r\nMcp-Method: tools/call\r\nMcp-Name: echo\r\n"
-            f"Content-Length: {length}\r\n\r\n").encode()
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], Any]:
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
-    lines = head.decode().split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-    body = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 15)
-    return status, headers, json.loads(body)
+CALL_HEADERS = {"content-type": "application/json", "accept": ACCEPT, "mcp-protocol-version": MODERN,
+                "mcp-method": "tools/call", "mcp-name": "echo"}
 
 
 async def test_a_body_that_does_not_arrive_in_time_gets_408_and_the_connection_closes(slow_bodies: Server) -> None:
     body = call_body("slow")
     for sent in (b"", body[:10]):  # nothing after the head, or a part of the body, then nothing
         reader, writer = await asyncio.open_connection("127.0.0.1", slow_bodies.port)
-        writer.write(request_head(slow_bodies.port, len(body)) + sent)
+        writer.write(rawhttp.request_head(slow_bodies.port, CALL_HEADERS, len(body)) + sent)
         await writer.drain()
-        status, headers, answer = await read_response(reader)
+        status, headers, answer = await rawhttp.read_response(reader)
         assert status == 408 and headers["connection"] == "close"
         assert answer["error"] == {"code": -32600, "message": "Request Timeout: the body did not arrive within 2 s"}
         assert await asyncio.wait_for(reader.read(), 15) == b""  # the server closed the connection
@@ -71,13 +61,13 @@ async def test_a_body_that_does_not_arrive_in_time_gets_408_and_the_connection_c
 async def test_a_slow_body_within_the_deadline_is_served(slow_bodies: Server) -> None:
     body = call_body("in pieces")
     reader, writer = await asyncio.open_connection("127.0.0.1", slow_bodies.port)
-    writer.write(request_head(slow_bodies.port, len(body)))
+    writer.write(rawhttp.request_head(slow_bodies.port, CALL_HEADERS, len(body)))
     for start in range(0, len(body), len(body) // 3 + 1):
         await writer.drain()
         await asyncio.sleep(0.2)
         writer.write(body[start:start + len(body) // 3 + 1])
     await writer.drain()
-    status, _, answer = await read_response(reader)
+    status, _, answer = await rawhttp.read_response(reader)
     assert status == 200 and answer["result"]["content"][0]["text"] == "in pieces"
     writer.close()
 

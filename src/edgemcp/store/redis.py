@@ -75,15 +75,17 @@ def _ms(ttl: float | None) -> int:
 
 
 class RedisStore:
-    """``timeout``: seconds each command may take, connecting included (redis-py's socket
-    timeouts); past it the command fails as ``StoreError`` (503), so a slow Redis makes
-    requests fail fast instead of piling up. redis-py's pool (100 connections by default,
-    ``max_connections=``) refuses beyond its size, which fails fast too."""
+    """``timeout``: seconds each operation may take in all, connecting and redis-py's own
+    retries included; past it the operation fails as ``StoreError`` (503), so a slow Redis
+    makes requests fail fast instead of piling up. The socket timeouts are the same, so a
+    connection stuck on a slow reply is dropped, not reused. redis-py's pool (100
+    connections by default, ``max_connections=``) refuses beyond its size: fast too."""
 
     capabilities = Capabilities(consistency="strong", atomic=True, pubsub=True)
 
     def __init__(self, url: str, *, timeout: float = 2.0, **options: Any) -> None:
         self.url = url
+        self.timeout = timeout
         options.setdefault("socket_timeout", timeout)
         options.setdefault("socket_connect_timeout", timeout)
         self._uninitialized = url.startswith("redis+cluster://")
@@ -114,9 +116,12 @@ class RedisStore:
         if self._uninitialized:
             await self._initialize()
         try:
-            return await command()
+            async with asyncio.timeout(self.timeout):
+                return await command()
         except RedisError as exc:
             raise StoreError(f"redis {operation} failed: {type(exc).__name__}") from exc
+        except TimeoutError:
+            raise StoreError(f"redis {operation} took longer than {self.timeout:g} s") from None
 
     async def get(self, key: str) -> bytes | None:
         value: bytes | None = await self._run("get", lambda: self.client.get(key))
