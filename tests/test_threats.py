@@ -256,3 +256,65 @@ async def test_nothing_a_client_sends_becomes_a_url_the_server_fetches(canary: C
                     "forwarded": f'for=127.0.0.1;host="{canary.url[7:]}"', "x-forwarded-host": canary.url[7:],
                     "referer": url, "mcp-session-id": url})
     assert canary.hits == []
+
+
+# ----- requestState replayed on another tool, or by another principal ---------------------------
+
+
+async def test_request_state_cannot_be_replayed_on_another_tool_or_by_another_principal() -> None:
+    app = EdgeMCP("replay", secret="k", auth=BearerTokens({"alice": "alice-token", "mallory": "mallory-token"}))
+    form = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+
+    @app.tool()
+    async def transfer(ctx: Context) -> str:
+        answer = await ctx.elicit("Transfer?", form, key="ok")
+        return f"transferred: {answer['action']}"
+
+    @app.tool()
+    async def delete_all(ctx: Context) -> str:
+        answer = await ctx.elicit("Delete?", form, key="ok")
+        return f"deleted: {answer['action']}"
+
+    inputs = {"io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}}
+    accept = {"ok": {"action": "accept", "content": {"ok": True}}}
+
+    async def call(tool: str, token: str, **extra: Any) -> httpx.Response:
+        headers, body = modern(tool, {}, meta=inputs)
+        body["params"].update(extra)
+        return await client.post("/mcp", headers={**headers, "authorization": f"Bearer {token}"}, json=body)
+
+    async with in_process(app) as client:
+        asked = (await call("transfer", "alice-token")).json()["result"]
+        assert asked["resultType"] == "input_required"
+        state = asked["requestState"]
+        for tool, token in (("delete_all", "alice-token"), ("transfer", "mallory-token")):
+            replayed = await call(tool, token, requestState=state, inputResponses=accept)
+            assert replayed.status_code == 400, (tool, token)
+            assert replayed.json()["error"]["code"] == -32602
+        done = await call("transfer", "alice-token", requestState=state, inputResponses=accept)
+    assert done.json()["result"]["content"][0]["text"] == "transferred: accept"
+
+
+# ----- tokens in logs ------------------------------------------------------------------------------
+
+
+async def test_a_bearer_token_never_reaches_a_log_or_the_audit_record(capsys: pytest.CaptureFixture[str],
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    secret_token = "tok-7c1f0d9a-never-log-me"
+    app = EdgeMCP("tokens", secret="k", auth=BearerTokens({"agent": secret_token}),
+                  audit=LoggingSink(logging.getLogger("edgemcp.test.threats.tokens")))
+
+    @app.tool()
+    def echo(text: str) -> str:
+        raise RuntimeError(f"failed with {text}")
+
+    caplog.set_level(logging.DEBUG)
+    async with in_process(app) as client:
+        for token in (secret_token, secret_token + "-wrong"):
+            headers, body = modern("echo", {"text": "x"})
+            await client.post("/mcp", headers={**headers, "authorization": f"Bearer {token}"}, json=body)
+        await asyncio.sleep(0)
+    written = capsys.readouterr()
+    assert written.out.count("\n") == 2  # both calls audited
+    assert secret_token not in written.out + written.err
+    assert not [r for r in caplog.records if secret_token in r.getMessage()]
