@@ -351,3 +351,25 @@ def test_every_answer_is_valid(harness: Harness, data: st.DataObject) -> None:
     if method == "POST" and isinstance(request_id, str | int) and not isinstance(request_id, bool) \
             and status not in BEFORE_BODY:
         assert answer["id"] == request_id, (status, sent, answer)
+
+
+def test_integers_beyond_64_bits_stay_exact(harness: Harness) -> None:
+    """Found by the fuzzer: orjson turned an integer beyond 64 bits into a float, so an id
+    of -2**63 - 1 was refused as "not an integer" and a tool's int argument silently lost
+    its last digits; parsed exactly, such an integer then broke msgpack (64 bits at most)
+    when a result was cached or a session kept it: a 500."""
+    big = 123456789012345678901234567890
+    body = json.dumps({"jsonrpc": "2.0", "id": -(2**63) - 1, "method": "tools/call",
+                       "params": {"name": "add", "arguments": {"a": big, "b": 1}, "_meta": {
+                           "io.modelcontextprotocol/protocolVersion": MODERN,
+                           "io.modelcontextprotocol/clientCapabilities": {}}}}).encode()
+    headers = [(b"host", b"localhost"), (b"content-type", b"application/json"), (b"accept", ACCEPT.encode()),
+               (b"mcp-protocol-version", MODERN.encode()), (b"mcp-method", b"tools/call"), (b"mcp-name", b"add")]
+    status, _, payload = harness.run(send(harness, "POST", headers, body))
+    answer = json.loads(payload)
+    assert status == 200 and answer["id"] == -(2**63) - 1
+    assert answer["result"]["structuredContent"] == {"result": big + 1}
+    # Cached (the tool caches its results): the store keeps it exact too.
+    status, _, payload = harness.run(send(harness, "POST", headers, body))
+    again = json.loads(payload)["result"]
+    assert again["structuredContent"] == {"result": big + 1} and again["_meta"]["dev.edgemcp/cache"] == "hit"
