@@ -107,10 +107,10 @@ async def test_new_sessions_past_the_rate_get_429_with_retry_after() -> None:
     assert "mcp-session-id" not in headers
 
 
-async def test_the_default_session_rate_lets_a_burst_of_twenty_through() -> None:
+async def test_the_default_session_rate_lets_a_burst_of_a_hundred_through() -> None:
     async with InProcess(limited_app().asgi()) as driver:
-        statuses = [(await initialize(driver))[0] for _ in range(21)]
-    assert statuses == [200] * 20 + [429]
+        statuses = [(await initialize(driver))[0] for _ in range(101)]
+    assert statuses == [200] * 100 + [429]
 
 
 async def test_each_principal_has_its_own_session_budget() -> None:
