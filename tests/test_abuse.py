@@ -20,7 +20,7 @@ MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
 IDLE, SLOW, LISTEN, FLOOD = 1000, 1000, 300, 300  # connections of each kind, all open at once
 PER_PRINCIPAL = 64  # the default max_streams_per_principal
-SESSION_BURST = 100  # the default session_rate: 100 per 20 s
+SESSION_BURST = 100  # the session_rate this test sets: 100 per 20 s
 
 
 def raise_file_limit(wanted: int) -> None:
@@ -32,7 +32,9 @@ def raise_file_limit(wanted: int) -> None:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     raise_file_limit(4 * (IDLE + SLOW + LISTEN + FLOOD) + 1024)  # the server inherits it
-    running = Server("tests.apps.limits:app", {"EDGEMCP_TEST_BODY_TIMEOUT": "3"})
+    running = Server(
+        "tests.apps.limits:app", {"EDGEMCP_TEST_BODY_TIMEOUT": "3", "EDGEMCP_TEST_SESSION_RATE": "100/20s"}
+    )
     yield running
     running.stop()
 

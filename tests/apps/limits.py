@@ -14,7 +14,7 @@ def _number(name: str, default: str) -> float:
 mcp = EdgeMCP(
     "limits", version="0.0.1",
     body_timeout=_number("EDGEMCP_TEST_BODY_TIMEOUT", "30"),
-    session_rate=os.environ.get("EDGEMCP_TEST_SESSION_RATE", "100/20s"),  # the default
+    session_rate=os.environ.get("EDGEMCP_TEST_SESSION_RATE", "500/10s"),  # the default
     max_streams_per_principal=int(_number("EDGEMCP_TEST_PER_PRINCIPAL", "64")),
     store_timeout=_number("EDGEMCP_TEST_STORE_TIMEOUT", "2"),
 )
