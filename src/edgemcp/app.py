@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar, Unpack, overload
 
 from .guards.identity import Authenticator, Identify, Identity
+from .guards.proxies import parse_networks
 from .http.asgi import StreamableHTTP
 from .observe.audit import AuditSink, LoggingSink
 from .observe.telemetry import Telemetry
@@ -16,7 +17,7 @@ from .registry.registry import Registry
 from .registry.resources import Resource, ResourceOptions, ResourceTemplate, is_template
 from .registry.tools import FunctionTool, Tool, ToolOptions
 from .runtime import ConfigurationError, Foundation, Requirement, Runtime, Served, start
-from .settings import DEFAULT_MAX_BODY, Role, Settings
+from .settings import DEFAULT_MAX_BODY, DEFAULT_SESSION_RATE, DEFAULT_STORE_TIMEOUT, Role, Settings
 from .state.events import CHANGES
 from .store import Capabilities, Store
 from .types import ASGIApp, Receive, Scope, Send
@@ -33,7 +34,10 @@ class EdgeMCP:
     signs session ids and sealed request state (default ``$EDGEMCP_SECRET``; without one a
     random secret is made, which is fine for one dev process only). ``max_pending_tasks``
     caps each caller's unfinished tasks; ``task_lease`` is how long (seconds) a task's
-    replica may go silent before the task counts as failed.
+    replica may go silent before the task counts as failed. The limits a hostile client
+    meets (``body_timeout``, ``session_rate``, ``max_streams_per_*``,
+    ``max_pending_client_requests``, ``store_timeout``) and ``trusted_proxies`` are in the
+    README's "Limits under abuse".
     """
 
     def __init__(
@@ -68,6 +72,11 @@ class EdgeMCP:
         stream_log_ttl: float = 300.0,
         max_streams_per_session: int = 8,
         max_streams_per_principal: int = 64,
+        body_timeout: float = 30.0,
+        session_rate: "str | Rate | None" = DEFAULT_SESSION_RATE,
+        max_pending_client_requests: int = 16,
+        store_timeout: float = DEFAULT_STORE_TIMEOUT,
+        trusted_proxies: list[str] | None = None,
         telemetry: Telemetry | bool = True,
         audit: AuditSink | bool = True,
         role: Role | None = None,
@@ -92,8 +101,13 @@ class EdgeMCP:
             max_pending_tasks=max_pending_tasks, task_lease=task_lease,
             stream_poll_after=stream_poll_after, stream_retry=stream_retry, stream_log_length=stream_log_length,
             stream_log_ttl=stream_log_ttl, max_streams_per_session=max_streams_per_session,
-            max_streams_per_principal=max_streams_per_principal,
+            max_streams_per_principal=max_streams_per_principal, body_timeout=body_timeout,
+            session_rate=Rate.parse(session_rate) if session_rate is not None else None,
+            max_pending_client_requests=max_pending_client_requests, store_timeout=store_timeout,
+            trusted_proxies=trusted_proxies,
         )
+        if trusted_proxies is not None:
+            parse_networks(trusted_proxies)  # a typo fails here, not at the first request
         # OpenTelemetry spans and metrics, when opentelemetry-api is installed and an SDK
         # provider is set; ``False`` turns them off.
         self.telemetry = telemetry if isinstance(telemetry, Telemetry) else Telemetry(enabled=telemetry)

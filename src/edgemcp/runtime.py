@@ -13,7 +13,9 @@ from .guards.hop import hop_id
 from .guards.idempotency import Idempotency
 from .guards.identity import Identity
 from .guards.killswitch import KillSwitches
-from .guards.ratelimit import RateLimiter
+from .guards.proxies import TrustedProxies
+from .guards.proxies import from_settings as trusted_proxies
+from .guards.ratelimit import RateLimiter, SessionLimiter
 from .guards.security import OriginGuard
 from .observe.audit import AuditLog, AuditSink, derive_key
 from .observe.observation import Observer
@@ -26,12 +28,12 @@ from .registry.registry import Registry
 from .registry.source import ToolSource
 from .settings import Role, Settings
 from .state.events import Events
-from .state.leases import StreamLeases
+from .state.leases import Slots, StreamLeases
 from .state.mailbox import Mailbox
 from .state.request_state import RequestStateSealer
 from .state.sessions import Sessions
 from .state.tasks import TaskStore
-from .store import Capabilities, Keyspace, Store, open_store
+from .store import Capabilities, Keyspace, MemoryStore, Store, open_store
 from .tasks.service import TaskService
 
 log = logging.getLogger("edgemcp")
@@ -108,6 +110,10 @@ class Runtime:
     # their logs (no atomic, strongly consistent operations) or stream_log_length is 0.
     events: Events | None = None
     leases: StreamLeases | None = None
+    # Abuse limits (settings.py): open streams above, new sessions, pending client requests.
+    session_limiter: SessionLimiter | None = None
+    pending: Slots | None = None
+    proxies: TrustedProxies | None = None
 
     async def warm_up(self) -> None:
         """Work to do once the server starts and before it takes requests (a gateway lists
@@ -126,7 +132,7 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
     """Open the store (``$EDGEMCP_STORE``, else memory) and build everything over it."""
     store = store or os.environ.get("EDGEMCP_STORE") or "memory://"
     if isinstance(store, str):
-        store = open_store(store)
+        store = open_store(store, timeout=settings.store_timeout)
     secret = secret or os.environ.get("EDGEMCP_SECRET")
     if not secret:
         secret = secrets.token_urlsafe(32)
@@ -177,13 +183,19 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         found = registry.local_tools.get(tool)
         return found.audit if found is not None else None
 
+    exact = store.capabilities.atomic and store.capabilities.consistency == "strong"
     events: Events | None = None
-    leases: StreamLeases | None = None
-    if settings.stream_log_length > 0 and store.capabilities.atomic and store.capabilities.consistency == "strong":
+    if settings.stream_log_length > 0 and exact:
         events = Events(keyspace, secret, length=settings.stream_log_length, ttl=settings.stream_log_ttl,
                         session_ttl=settings.session_ttl)
-        leases = StreamLeases(keyspace, per_session=settings.max_streams_per_session,
-                              per_principal=settings.max_streams_per_principal, period=STREAM_LEASE_PERIOD)
+    # The abuse limits count in the store, across replicas. A store without atomic
+    # operations (Workers KV alone) cannot count: they count per process (per isolate).
+    counts = keyspace if exact else Keyspace(MemoryStore(), name)
+    if not exact:
+        log.info("edgemcp: the store has no atomic operations: new sessions, open streams and pending "
+                 "client requests are limited per process")
+    leases = StreamLeases(counts, per_session=settings.max_streams_per_session,
+                          per_principal=settings.max_streams_per_principal, period=STREAM_LEASE_PERIOD)
     return Runtime(
         settings=settings,
         registry=registry,
@@ -202,4 +214,7 @@ def start(name: str, settings: Settings, registry: Registry, identity: Identity,
         served=served,
         events=events,
         leases=leases,
+        session_limiter=SessionLimiter(counts, settings.session_rate) if settings.session_rate else None,
+        pending=Slots(counts, limit=settings.max_pending_client_requests, ttl=settings.reply_timeout + 30),
+        proxies=trusted_proxies(settings.trusted_proxies),
     )

@@ -9,6 +9,12 @@ from .registry.policy import Rate
 Role = Literal["all", "edge", "core"]
 
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
+# New sessions per principal (or address when anonymous): 50 a second, bursts of 500. Generous
+# because many honest clients can share one address (a NAT, or a load balancer whose forwarding
+# headers are not trusted) and the official conformance suite alone opens about 70 in 4 s; still
+# tight enough that one flooding address cannot fill the store.
+DEFAULT_SESSION_RATE = Rate(500, 10.0)
+DEFAULT_STORE_TIMEOUT = 2.0
 
 
 @dataclass(slots=True)
@@ -39,4 +45,12 @@ class Settings:
     stream_log_length: int = 200  # events kept per stream for Last-Event-ID; 0: no ids, no GET
     stream_log_ttl: float = 300.0  # seconds an event is kept
     max_streams_per_session: int = 8  # GET streams open at once
-    max_streams_per_principal: int = 64  # across the principal's sessions (per IP when anonymous)
+    max_streams_per_principal: int = 64  # GET and listen streams (per IP when anonymous)
+    # Abuse limits (README "Limits under abuse").
+    body_timeout: float = 30.0  # seconds for a request's whole body to arrive; then 408
+    session_rate: Rate | None = DEFAULT_SESSION_RATE  # initialize per principal, or address when anonymous
+    max_pending_client_requests: int = 16  # per session: elicitation/sampling/roots awaiting replies
+    store_timeout: float = DEFAULT_STORE_TIMEOUT  # seconds any one store call may take (Redis), then 503
+    # Peers (IPs or CIDRs) whose Forwarded / X-Forwarded-* headers are believed; None:
+    # $EDGEMCP_TRUSTED_PROXIES, else nobody's.
+    trusted_proxies: list[str] | None = None

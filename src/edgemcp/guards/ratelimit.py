@@ -49,3 +49,23 @@ def rate_limited(layer: str, tool: str, rate: Rate, wait: float) -> MCPError:
         {"layer": layer, "limit": rate.limit, "periodSeconds": rate.period, "retryAfterMs": retry_ms},
         kind=ErrorKind.RATE_LIMITED,
     )
+
+
+class SessionLimiter:
+    """New handshake-era sessions per principal (anonymous callers: per client address), a
+    token bucket in the store: an ``initialize`` flood gets 429 + ``Retry-After`` instead
+    of filling the store with sessions."""
+
+    def __init__(self, keyspace: Keyspace, rate: Rate) -> None:
+        self.keyspace = keyspace
+        self.rate = rate
+
+    async def check(self, principal: Principal, client: str | None) -> None:
+        rate = self.rate
+        wait = await self.keyspace.take(f"rate:session:{_who(principal, client)}", rate.limit, rate.per_second)
+        if wait > 0:
+            retry_ms = max(1, int(wait * 1000 + 0.999))
+            raise MCPError(
+                RATE_LIMITED, f"Too many new sessions ({rate.describe()}); retry in {retry_ms} ms",
+                {"layer": "session", "limit": rate.limit, "periodSeconds": rate.period, "retryAfterMs": retry_ms},
+                kind=ErrorKind.RATE_LIMITED)

@@ -60,6 +60,10 @@ class StreamableHTTP:
             await send_json(send, 404, {"error": "not found", "mcpEndpoint": self.path})
             return
         headers = Headers(scope)
+        if runtime.proxies is not None:  # only a trusted proxy's Forwarded / X-Forwarded-* count
+            forwarded = runtime.proxies.resolve(headers.values, headers.address)
+            if forwarded is not None:
+                headers.forward(forwarded)
         try:
             if not runtime.origin_guard.host_ok(headers.get("host")):
                 raise refuse(403, "Forbidden: Host header not allowed")

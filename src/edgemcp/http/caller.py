@@ -33,7 +33,7 @@ def request_info(headers: Headers, era: Era, protocol_version: str, *,
         era, protocol_version, capabilities if capabilities is not None else {}, client_info, log_level,
         principal, session_id,
         cache_bypass="no-cache" in (headers.get("cache-control") or ""),
-        client=headers.client[0] if headers.client else None,
+        client=headers.address,
         idempotency_key=headers.get("idempotency-key"),
         correlation_id=correlation_id,
         via=via(headers) if VIA_HEADER in headers.values else (),
@@ -43,3 +43,9 @@ def request_info(headers: Headers, era: Era, protocol_version: str, *,
 def via(headers: Headers) -> tuple[str, ...]:
     value = headers.get(VIA_HEADER)
     return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+
+
+def holder(principal: Principal, headers: Headers) -> str:
+    """Whom per-principal limits count: the principal, or the client's address when
+    anonymous (forwarded by a trusted proxy, else the TCP peer's)."""
+    return principal.key if principal.authenticated else f"ip:{headers.address or '?'}"

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..observe.observation import Observation
 from ..protocol.context import CancelCallback, CancelCallbacks
-from ..protocol.errors import INTERNAL_ERROR, INVALID_REQUEST, MCPError
+from ..protocol.errors import INTERNAL_ERROR, INVALID_REQUEST, RATE_LIMITED, ErrorKind, MCPError
+from ..state.leases import LimitReached, Slots
 from ..state.mailbox import Mailbox
 from ..types import Send
 from .sse import SSE_HEADERS, event
@@ -22,12 +23,13 @@ def reply_key(session_id: str, request_id: str) -> str:
 
 class ResponseChannel:
     def __init__(self, send: Send, observation: Observation, *, session_id: str | None = None,
-                 mailbox: Mailbox | None = None, reply_timeout: float = 300.0) -> None:
+                 mailbox: Mailbox | None = None, reply_timeout: float = 300.0, pending: Slots | None = None) -> None:
         self.send = send
         self.observation = observation
         self.session_id = session_id
         self.mailbox = mailbox
         self.reply_timeout = reply_timeout
+        self.pending = pending  # the session's requests awaiting replies, counted across replicas
         self.headers: HeaderList = [observation.header]
         self.streaming = False
         self.closed = False
@@ -57,9 +59,21 @@ class ResponseChannel:
         if self.session_id is None or self.mailbox is None:
             raise MCPError(INVALID_REQUEST, f"{method} needs a handshake-era session")
         request_id = f"{REPLY_PREFIX}{secrets.token_urlsafe(12)}"
-        async with self.mailbox.expect(reply_key(self.session_id, request_id)) as receive:
-            await self.emit({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-            reply = await receive(self.reply_timeout)
+        slot = None
+        if self.pending is not None:
+            try:
+                slot = await self.pending.take(f"pending:{self.session_id}")
+            except LimitReached as exc:
+                raise MCPError(RATE_LIMITED, f"Too many requests to the client awaiting replies: this session "
+                                             f"has {exc.limit}, the limit", {"per": "session", "limit": exc.limit},
+                               kind=ErrorKind.RATE_LIMITED) from None
+        try:
+            async with self.mailbox.expect(reply_key(self.session_id, request_id)) as receive:
+                await self.emit({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+                reply = await receive(self.reply_timeout)
+        finally:
+            if slot is not None and self.pending is not None:
+                await self.pending.give_back(f"pending:{self.session_id}", slot)
         if "error" in reply:
             error = reply["error"] if isinstance(reply["error"], dict) else {}
             raise MCPError(int(error.get("code", INTERNAL_ERROR)),

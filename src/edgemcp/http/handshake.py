@@ -109,6 +109,13 @@ async def initialize(runtime: Runtime, headers: Headers, message: dict[str, Any]
     principal = await identify(runtime.identity, headers, request_id)
     info = request_info(headers, "handshake", HEADERLESS_DEFAULT, principal=principal,
                         correlation_id=observation.correlation_id)
+    if runtime.session_limiter is not None:
+        try:
+            await runtime.session_limiter.check(principal, headers.address)
+        except MCPError as exc:
+            raise Refusal(exc, request_id, info=info) from None
+        except StoreError:
+            raise Refusal(unavailable(), request_id, info=info) from None
     reply = await runtime.dispatcher.handle(message, info, runtime.pipeline, ResponseChannel(send, observation))
     result = reply.response.get("result")
     if result is None or reply.error is not None:

@@ -11,7 +11,7 @@ from ..protocol.request import RequestInfo
 from ..registry.source import ToolSource
 from ..runtime import Runtime
 from ..types import Receive, Send
-from .caller import identify, request_info
+from .caller import holder, identify, request_info
 from .cancellation import run_cancellable
 from .channel import ResponseChannel
 from .listen import listen
@@ -59,7 +59,8 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
         return Outcome(info, None, 202)
     method = message["method"]
     if method == "subscriptions/listen":
-        await listen(runtime.keyspace, request_id, params, receive, send)
+        assert runtime.leases is not None
+        await listen(runtime.keyspace, runtime.leases, holder(principal, headers), request_id, params, receive, send)
         return Outcome(info, None, 200)
     if not runtime.dispatcher.knows(method, "modern"):
         raise Refusal(method_not_found(method, ErrorKind.NOT_FOUND), request_id, info=info)

@@ -25,20 +25,20 @@ from .wire import Headers, Refusal, read_json, send_refusal
 
 async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send) -> None:
     settings = runtime.settings
-    message = await read_json(headers, receive, settings.max_body_size, settings.max_depth)
+    message = await read_json(headers, receive, settings.max_body_size, settings.max_depth, settings.body_timeout)
     if isinstance(message, list):
         raise Refusal(invalid_request("Invalid Request: batches are not supported; send one message per POST"))
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-        raise Refusal(invalid_request("Invalid Request: expected one JSON-RPC 2.0 object"))
+        raise Refusal(invalid_request("Invalid Request: expected one JSON-RPC 2.0 object"), echoed(message))
     request_id = message.get("id")
     if "method" not in message:
         if "id" in message and ("result" in message or "error" in message):
             await _reply(runtime, headers, message, send)
             return
-        raise Refusal(invalid_request("Invalid Request: no method"))
+        raise Refusal(invalid_request("Invalid Request: no method"), echoed(message))
     method = message["method"]
     if not isinstance(method, str):
-        raise Refusal(invalid_request("Invalid Request: method must be a string"), request_id)
+        raise Refusal(invalid_request("Invalid Request: method must be a string"), echoed(message))
     if "id" in message and (not isinstance(request_id, str | int) or isinstance(request_id, bool)):
         raise Refusal(invalid_request("Invalid Request: id must be a string or an integer"))
     params = message.get("params")
@@ -83,6 +83,13 @@ async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send
         raise
     finally:
         await observation.end(outcome)
+
+
+def echoed(message: Any) -> Any:
+    """The id an answer to an invalid request carries: the request's, when it is one a
+    request may have (a string or an integer), else null (JSON-RPC 2.0, section 5)."""
+    request_id = message.get("id") if isinstance(message, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 def forwarded_correlation(headers: Headers) -> str | None:

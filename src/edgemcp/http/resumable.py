@@ -19,6 +19,7 @@ from typing import Any
 from ..observe.observation import Observation
 from ..runtime import Runtime
 from ..state.events import Events, RequestLog
+from ..state.leases import Slots
 from ..state.mailbox import Mailbox
 from ..store import StoreError
 from ..types import Send
@@ -37,7 +38,7 @@ def response_channel(runtime: Runtime, send: Send, observation: Observation, ses
     settings = runtime.settings
     if runtime.events is None:
         return ResponseChannel(send, observation, session_id=session_id, mailbox=runtime.mailbox,
-                               reply_timeout=settings.reply_timeout)
+                               reply_timeout=settings.reply_timeout, pending=runtime.pending)
     poll_after = settings.stream_poll_after
     if message["method"] == "tools/call":  # a tool of this app's own may ask for its calls
         name = message["params"].get("name")
@@ -45,14 +46,16 @@ def response_channel(runtime: Runtime, send: Send, observation: Observation, ses
         if tool is not None and tool.stream_poll_after is not None:
             poll_after = tool.stream_poll_after
     return ResumableChannel(send, observation, session_id=session_id, mailbox=runtime.mailbox,
-                            reply_timeout=settings.reply_timeout, events=runtime.events,
+                            reply_timeout=settings.reply_timeout, pending=runtime.pending, events=runtime.events,
                             retry_ms=round(settings.stream_retry * 1000), poll_after=poll_after)
 
 
 class ResumableChannel(ResponseChannel):
     def __init__(self, send: Send, observation: Observation, *, session_id: str, mailbox: Mailbox,
-                 reply_timeout: float, events: Events, retry_ms: int, poll_after: float | None) -> None:
-        super().__init__(send, observation, session_id=session_id, mailbox=mailbox, reply_timeout=reply_timeout)
+                 reply_timeout: float, pending: Slots | None, events: Events, retry_ms: int,
+                 poll_after: float | None) -> None:
+        super().__init__(send, observation, session_id=session_id, mailbox=mailbox, reply_timeout=reply_timeout,
+                         pending=pending)
         self.events = events
         self.log: RequestLog | None = None  # from the moment the response streams
         self.retry_ms = retry_ms

@@ -21,8 +21,6 @@ import logging
 from typing import Any
 
 from ..protocol.errors import (
-    RATE_LIMITED,
-    ErrorKind,
     MCPError,
     invalid_request,
     unavailable,
@@ -34,8 +32,9 @@ from ..state.events import CHANGES, STANDALONE, Events
 from ..state.leases import Lease, LimitReached
 from ..store import StoreError
 from ..types import Receive, Send
+from .caller import holder
 from .handshake import load_session
-from .listen import change_notification
+from .listen import change_notification, too_many_streams
 from .sse import KEEPALIVE, SSE_HEADERS, event, priming, retry
 from .wire import Headers, Refusal, accepts, refuse, send_empty, wait_disconnect
 
@@ -78,9 +77,8 @@ async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send
         source = RequestSource(events, session.id, *position)
     else:
         source = StandaloneSource(runtime, session.id, position)
-    who = principal.key if principal.authenticated else f"ip:{headers.client[0] if headers.client else '?'}"
     try:
-        lease, replaced = await leases.acquire(session.id, who, source.lease_name)
+        lease, replaced = await leases.acquire(session.id, holder(principal, headers), source.lease_name)
     except LimitReached as exc:
         raise Refusal(too_many_streams(exc)) from None
     except StoreError:
@@ -89,12 +87,6 @@ async def serve(runtime: Runtime, headers: Headers, receive: Receive, send: Send
         await Holder(runtime, session.id, lease, receive, send).run(source, bool(replaced))
     finally:
         await leases.release(lease)
-
-
-def too_many_streams(exc: LimitReached) -> MCPError:
-    return MCPError(RATE_LIMITED, f"Too many open streams: this {exc.per} has {exc.limit}, the limit; "
-                                  "close one first", {"per": exc.per, "limit": exc.limit},
-                    kind=ErrorKind.RATE_LIMITED)
 
 
 class Source:

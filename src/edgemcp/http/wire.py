@@ -2,12 +2,14 @@
 answers. The one place that maps an error's kind to an HTTP status and ``Retry-After``.
 """
 
+import asyncio
 import base64
 import binascii
 import math
 from functools import lru_cache
 from typing import Any
 
+from ..guards.proxies import Forwarded
 from ..jsoncodec import dumps, loads
 from ..protocol.dispatch import error_response
 from ..protocol.errors import (
@@ -20,6 +22,7 @@ from ..protocol.errors import (
 )
 from ..protocol.request import RequestInfo
 from ..types import Receive, Scope, Send
+from .deadline import readers
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 RETRY_AFTER_SECONDS = 5  # how long a client should wait while a service we need is down
@@ -105,11 +108,16 @@ async def send_refusal(send: Send, refusal: Refusal, headers: HeaderList) -> dic
 class Headers:
     """The request headers we care about, with duplicates of protocol headers detected."""
 
+    forwarded_proto: str | None = None  # the client's scheme, when a trusted proxy said (unused yet)
+
     def __init__(self, scope: Scope) -> None:
         raw: list[tuple[bytes, bytes]] = scope["headers"]
         self.scope = scope
         client = scope.get("client")
-        self.client: tuple[str, int] | None = (client[0], client[1]) if client else None
+        self.client: tuple[str, int] | None = (client[0], client[1]) if client else None  # the TCP peer
+        # The client's address for limits and records: the peer's, or what trusted proxies
+        # say (``forward``).
+        self.address: str | None = client[0] if client else None
         self.duplicated: set[str] = set()
         # ASGI servers give lower-case names. RFC 9110 5.5: OWS is not part of the value.
         self.values: dict[str, str] = {
@@ -129,6 +137,15 @@ class Headers:
                 self.duplicated.add(name)
             else:
                 self.values[name] += ", " + text
+
+    def forward(self, forwarded: Forwarded) -> None:
+        """Take the host, address and scheme a trusted proxy forwarded (guards/proxies.py)."""
+        if forwarded.host is not None:
+            self.values["host"] = forwarded.host
+        if forwarded.client is not None:
+            self.address = forwarded.client
+        if forwarded.proto is not None:
+            self.forwarded_proto = forwarded.proto
 
     def get(self, name: str) -> str | None:
         return self.values.get(name)
@@ -192,8 +209,11 @@ class Disconnected(Exception):
     """The client went away before we had the whole request."""
 
 
-async def read_json(headers: Headers, receive: Receive, max_body: int, max_depth: int) -> Any:
-    """The request body as JSON, after the checks the spec ties to statuses."""
+async def read_json(headers: Headers, receive: Receive, max_body: int, max_depth: int,
+                    body_timeout: float = 30.0) -> Any:
+    """The request body as JSON, after the checks the spec ties to statuses. A body that
+    has not all arrived within ``body_timeout`` seconds is answered 408 and the connection
+    closed."""
     content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise refuse(415, "Unsupported Media Type: Content-Type must be application/json")
@@ -202,16 +222,26 @@ async def read_json(headers: Headers, receive: Receive, max_body: int, max_depth
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise refuse(413, f"Payload Too Large: the limit is {max_body} bytes")
+    reading = readers(body_timeout)
+    task = reading.add()
     body = b""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Disconnected
-        body += message.get("body", b"")
-        if len(body) > max_body:
-            raise refuse(413, f"Payload Too Large: the limit is {max_body} bytes")
-        if not message.get("more_body"):
-            break
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Disconnected
+            body += message.get("body", b"")
+            if len(body) > max_body:
+                raise refuse(413, f"Payload Too Large: the limit is {max_body} bytes")
+            if not message.get("more_body"):
+                break
+    except asyncio.CancelledError:
+        if not (reading.done(task) and task.uncancel() == 0):
+            raise  # cancelled for another reason
+        raise refuse(408, f"Request Timeout: the body did not arrive within {body_timeout:g} s",
+                     headers=[(b"connection", b"close")]) from None
+    finally:
+        reading.done(task)
     if too_deep(body, max_depth):
         raise Refusal(invalid_request(f"Invalid Request: JSON nested deeper than {max_depth} levels"))
     try:

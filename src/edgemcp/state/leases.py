@@ -1,8 +1,9 @@
-"""Open GET streams counted across replicas, per session and per principal, so neither
-can hold more than its limit: each open stream holds a lease in two records (the
-session's, the principal's), changed by compare-and-set (key kind ``streams``: the exact
-store on Workers). The stream renews its lease while it is open and drops it when it
-closes; a lease whose replica died expires after ``3 * period``.
+"""Open streams counted across replicas, per session and per principal, so neither can
+hold more than its limit: each open GET stream holds a lease in two records (the
+session's, the principal's); a ``subscriptions/listen`` stream (no session) only in the
+principal's. Records change by compare-and-set (key kind ``streams``: the exact store on
+Workers). The stream renews its lease while it is open and drops it when it closes; a
+lease whose replica died expires after ``3 * period``.
 
 A session's stream is one logical stream (its standalone stream, or one request stream
 resumed by GET): a new GET for a stream that already has a connection takes the lease
@@ -30,7 +31,7 @@ class LimitReached(Exception):
 @dataclass(frozen=True, slots=True)
 class Lease:
     id: str
-    session_key: str
+    session_key: str | None  # None: a stream of no session (subscriptions/listen)
     principal_key: str
 
 
@@ -42,11 +43,13 @@ class StreamLeases:
         self.period = period
         self.ttl = 3 * period
 
-    async def acquire(self, session_id: str, who: str, stream: str) -> tuple[Lease, list[str]]:
-        """A lease on ``stream`` of the session for ``who`` (a principal, or a peer address),
-        and the leases it took over; ``LimitReached`` when either record is full."""
+    async def acquire(self, session_id: str | None, who: str, stream: str) -> tuple[Lease, list[str]]:
+        """A lease on ``stream`` of the session (None: of no session) for ``who`` (a
+        principal, or a client address), and the leases it took over; ``LimitReached``
+        when either record is full."""
         principal = hashlib.sha256(who.encode()).hexdigest()[:24]
-        lease = Lease(secrets.token_urlsafe(9), f"streams:s:{session_id}", f"streams:p:{principal}")
+        lease = Lease(secrets.token_urlsafe(9), None if session_id is None else f"streams:s:{session_id}",
+                      f"streams:p:{principal}")
         now = time.time()
         replaced: list[str] = []
 
@@ -66,11 +69,13 @@ class StreamLeases:
                 raise LimitReached("principal", self.per_principal)
             return {**live, lease.id: now + self.ttl}
 
-        await update(self.keyspace, lease.session_key, claim_in_session, self.ttl)
+        if lease.session_key is not None:
+            await update(self.keyspace, lease.session_key, claim_in_session, self.ttl)
         try:
             await update(self.keyspace, lease.principal_key, claim_for_principal, self.ttl)
         except BaseException:
-            await self._drop(lease.session_key, lease.id)
+            if lease.session_key is not None:
+                await self._drop(lease.session_key, lease.id)
             raise
         return lease, replaced
 
@@ -86,9 +91,10 @@ class StreamLeases:
                 return None
             return {**record, lease.id: [record[lease.id][0], now + self.ttl]}
 
-        await update(self.keyspace, lease.session_key, extend_in_session, self.ttl)
-        if not held:
-            return False
+        if lease.session_key is not None:
+            await update(self.keyspace, lease.session_key, extend_in_session, self.ttl)
+            if not held:
+                return False
         await update(self.keyspace, lease.principal_key, lambda record: {
             **{k: v for k, v in (record or {}).items() if v > now}, lease.id: now + self.ttl}, self.ttl)
         return True
@@ -96,13 +102,48 @@ class StreamLeases:
     async def release(self, lease: Lease) -> None:
         """Drop the lease (best effort: an unreachable store lets it expire instead)."""
         for key in (lease.session_key, lease.principal_key):
-            await self._drop(key, lease.id)
+            if key is not None:
+                await self._drop(key, lease.id)
 
     async def _drop(self, key: str, lease_id: str) -> None:
         def without(record: Any) -> Any:
             if not isinstance(record, dict) or lease_id not in record:
                 return None
             return {k: v for k, v in record.items() if k != lease_id}
+
+        with contextlib.suppress(StoreError):
+            await update(self.keyspace, key, without, self.ttl)
+
+
+class Slots:
+    """At most ``limit`` holders of one record at once, across replicas (key kind
+    ``pending``: the exact store on Workers): a session's server-to-client requests
+    awaiting replies. A holder whose replica died frees its slot after ``ttl``."""
+
+    def __init__(self, keyspace: Keyspace, *, limit: int, ttl: float) -> None:
+        self.keyspace = keyspace
+        self.limit = limit
+        self.ttl = ttl
+
+    async def take(self, key: str) -> str:
+        """A slot in ``key``'s record; ``LimitReached("session", limit)`` when it is full."""
+        slot = secrets.token_urlsafe(9)
+        now = time.time()
+
+        def claim(record: Any) -> dict[str, Any]:
+            live = {k: v for k, v in (record or {}).items() if v > now}
+            if len(live) >= self.limit:
+                raise LimitReached("session", self.limit)
+            return {**live, slot: now + self.ttl}
+
+        await update(self.keyspace, key, claim, self.ttl)
+        return slot
+
+    async def give_back(self, key: str, slot: str) -> None:
+        def without(record: Any) -> Any:
+            if not isinstance(record, dict) or slot not in record:
+                return None
+            return {k: v for k, v in record.items() if k != slot}
 
         with contextlib.suppress(StoreError):
             await update(self.keyspace, key, without, self.ttl)

@@ -25,10 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-import msgpack
-
 from ..protocol.task_policy import TERMINAL
 from ..store import Keyspace
+from ..store.keyspace import pack, unpack
 from .seal import Sealer
 
 # Task ids are ours (token_urlsafe): anything else is unknown without asking the store.
@@ -85,7 +84,7 @@ class TaskRecord:
         return self.status in TERMINAL
 
     def pack(self) -> bytes:
-        packed: bytes = msgpack.packb({name: getattr(self, name) for name in RECORD_FIELDS})
+        packed: bytes = pack({name: getattr(self, name) for name in RECORD_FIELDS})
         return packed
 
     def remaining(self, now: float) -> float:
@@ -129,7 +128,7 @@ class TaskStore:
         return f"{task_id}\x00{owner}".encode()
 
     def seal(self, task_id: str, owner: str, given: TaskInput) -> bytes:
-        packed = msgpack.packb({name: getattr(given, name) for name in INPUT_FIELDS})
+        packed = pack({name: getattr(given, name) for name in INPUT_FIELDS})
         return self._sealer.seal(packed, self._bound_to(task_id, owner))
 
     def open(self, record: TaskRecord) -> TaskInput:
@@ -137,7 +136,7 @@ class TaskStore:
         if opened is None:
             # Only a changed secret (or a tampered store) gets here.
             raise ValueError(f"task {record.id}: its input does not open with this app's secret")
-        return TaskInput(**msgpack.unpackb(opened))
+        return TaskInput(**unpack(opened))
 
     # -- the record ----------------------------------------------------------------------
     def _key(self, task_id: str) -> str:
@@ -150,7 +149,7 @@ class TaskStore:
         if not valid_task_id(task_id):
             return None
         raw = await self.keyspace.store.get(self._key(task_id))
-        return None if raw is None else TaskRecord(**msgpack.unpackb(raw))
+        return None if raw is None else TaskRecord(**unpack(raw))
 
     async def change(self, task_id: str, mutate: Callable[[TaskRecord], bool]) -> tuple[TaskRecord | None, bool]:
         """Apply ``mutate`` (which returns False to leave the record as it is) by
@@ -163,7 +162,7 @@ class TaskStore:
             raw = await store.get(key)
             if raw is None:
                 return None, False
-            record = TaskRecord(**msgpack.unpackb(raw))
+            record = TaskRecord(**unpack(raw))
             if not mutate(record):
                 return record, False
             now = time.time()

@@ -88,10 +88,19 @@ def _ms(ttl: float | None) -> int:
 
 
 class RedisStore:
+    """``timeout``: seconds each operation may take in all, connecting and redis-py's own
+    retries included; past it the operation fails as ``StoreError`` (503), so a slow Redis
+    makes requests fail fast instead of piling up. The socket timeouts are the same, so a
+    connection stuck on a slow reply is dropped, not reused. redis-py's pool (100
+    connections by default, ``max_connections=``) refuses beyond its size: fast too."""
+
     capabilities = Capabilities(consistency="strong", atomic=True, pubsub=True)
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, timeout: float = 2.0, **options: Any) -> None:
         self.url = url
+        self.timeout = timeout
+        options.setdefault("socket_timeout", timeout)
+        options.setdefault("socket_connect_timeout", timeout)
         self._uninitialized = url.startswith("redis+cluster://")
         self._init_lock = asyncio.Lock()
         if self._uninitialized:
@@ -122,7 +131,10 @@ class RedisStore:
         if self._uninitialized:
             await self._initialize()
         try:
-            return await command()
+            async with asyncio.timeout(self.timeout):
+                return await command()
+        except TimeoutError:  # before OSError, its base class: the deadline ran out
+            raise StoreError(f"redis {operation} took longer than {self.timeout:g} s") from None
         except (RedisError, OSError, RuntimeError, AttributeError) as exc:
             # Not only RedisError: during a cluster failover redis-py's cluster client lets
             # races on a closing connection escape as RuntimeError or AttributeError (seen

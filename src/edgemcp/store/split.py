@@ -1,8 +1,8 @@
 """Two stores behind one interface: an exact one for what must be exact, a cheap one
 for the rest. On Cloudflare: Workers KV for sessions and cached results, a Durable Object
 for replies to server-to-client requests, cancellations, rate limits, idempotency claims,
-kill switches, tasks (records, leases, cancellations, counts), and SSE event logs and
-stream leases.
+kill switches, tasks (records, leases, cancellations, counts), SSE event logs and
+stream leases, and a session's pending client requests.
 
 Keys are routed by their kind, the segment after the app's namespace
 (``edgemcp:{app}:{kind}:…``), so every operation on one key goes to one store.
@@ -19,7 +19,7 @@ from .keyspace import key_kind
 # compare-and-set and are read back at once by other isolates (state/events.py).
 EXACT_KINDS = frozenset({"reply", "cancel", "rate", "idem", "killswitches",
                          "task", "task-lease", "task-cancel", "task-quota",
-                         "events", "changes", "streams"})
+                         "events", "changes", "streams", "pending"})
 
 
 class SplitStore:
