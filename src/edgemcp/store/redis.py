@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from .base import Capabilities, StoreError, Subscription
+from .pipelining import Pipeliner
 
 try:
     import redis.asyncio as aioredis
@@ -113,6 +114,9 @@ class RedisStore:
         self._cas = self.client.register_script(_CAS)
         self._take = self.client.register_script(_TAKE)
         self._hub: _PubSubHub | None = None
+        # One server: the plain commands of each loop turn share a pipeline. A cluster
+        # client routes each key to its shard itself; its commands go one by one.
+        self._pipeliner = None if self._uninitialized else Pipeliner(self.client)
 
     async def _initialize(self) -> None:
         # A fresh RedisCluster client that receives concurrent first commands can run one of
@@ -142,15 +146,21 @@ class RedisStore:
             # store failing (503), not a bug of ours (500).
             raise StoreError(f"redis {operation} failed: {type(exc).__name__}") from exc
 
+    def _command(self, name: str, *args: Any, **options: Any) -> Awaitable[Any]:
+        if self._pipeliner is not None:
+            return self._pipeliner.send(name, *args, **options)
+        command: Awaitable[Any] = getattr(self.client, name)(*args, **options)
+        return command
+
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self._run("get", lambda: self.client.get(key))
+        value: bytes | None = await self._run("get", lambda: self._command("get", key))
         return value
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        await self._run("set", lambda: self.client.set(key, value, px=_ms(ttl) or None))
+        await self._run("set", lambda: self._command("set", key, value, px=_ms(ttl) or None))
 
     async def delete(self, key: str) -> None:
-        await self._run("delete", lambda: self.client.delete(key))
+        await self._run("delete", lambda: self._command("delete", key))
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         return int(await self._run("incr", lambda: self._incr(keys=[key], args=[amount, _ms(ttl)])))
@@ -167,7 +177,7 @@ class RedisStore:
         return float(await self._run("take", lambda: self._take(keys=[key], args=[capacity, per_second, cost])))
 
     async def publish(self, channel: str, message: bytes) -> None:
-        await self._run("publish", lambda: self.client.publish(channel, message))
+        await self._run("publish", lambda: self._command("publish", channel, message))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
