@@ -27,6 +27,13 @@ def switch_name(tool: str | None = None, placement: str | None = None) -> str:
     return f"placement:{placement}" if placement else f"tool:{tool}"
 
 
+def _reason(switches: dict[str, Any], tool: str, placement: str) -> str | None:
+    entry = switches.get(switch_name(tool)) or switches.get(switch_name(placement=placement))
+    if entry is None:
+        return None
+    return str(entry.get("reason") or "disabled by an operator") if isinstance(entry, dict) else "disabled"
+
+
 class KillSwitches:
     def __init__(self, keyspace: Keyspace, refresh: float = 1.0) -> None:
         self.keyspace = keyspace
@@ -70,14 +77,16 @@ class KillSwitches:
                       "no tool is switched off until the store answers", exc)
 
     async def reason(self, tool: str, placement: str) -> str | None:
-        switches = await self.current()
-        entry = switches.get(switch_name(tool)) or switches.get(switch_name(placement=placement))
-        if entry is None:
-            return None
-        return str(entry.get("reason") or "disabled by an operator") if isinstance(entry, dict) else "disabled"
+        return _reason(await self.current(), tool, placement)
 
     async def check(self, tool: str, placement: str) -> None:
-        reason = await self.reason(tool, placement)
+        # Once per tool call: while the last read is fresh, no coroutine below this one,
+        # and nothing to look up when no switch is set (the usual case).
+        fresh = time.monotonic() - self._read_at < self.refresh
+        switches = self._seen if fresh else await self.current()
+        if not switches:
+            return
+        reason = _reason(switches, tool, placement)
         if reason is not None:
             raise MCPError(TOOL_DISABLED, f"Tool '{tool}' is disabled: {reason}",
                            {"tool": tool, "reason": reason}, kind=ErrorKind.FORBIDDEN)

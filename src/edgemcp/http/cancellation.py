@@ -19,7 +19,7 @@ class _Call:
     __slots__ = ("fired", "since", "task", "watch", "watcher")
 
     def __init__(self, task: "asyncio.Task[object]", watch: Callable[[], Awaitable[object]],
-                 since: float) -> None:
+                 since: int) -> None:
         self.task = task
         self.watch = watch
         self.since = since
@@ -44,6 +44,9 @@ class Watchlist:
         self.after = after
         self.calls: set[_Call] = set()
         self.ticking = False
+        # Ticks (every after / 2) counted, not a clock read per call: a call noted at tick n
+        # is due at tick n + 3, between ``after`` and 1.5 times ``after`` after it began.
+        self.now = 0
 
     def add(self, call: _Call) -> None:
         self.calls.add(call)
@@ -52,7 +55,8 @@ class Watchlist:
             self.loop.call_later(self.after / 2, self._tick)
 
     def _tick(self) -> None:
-        due = self.loop.time() - self.after
+        self.now += 1
+        due = self.now - 3
         for call in self.calls:
             if call.watcher is None and call.since <= due:
                 call.watcher = self.loop.create_task(call.watch_then_cancel())
@@ -78,10 +82,12 @@ async def run_cancellable(
     by the watcher (at the earliest ``after`` seconds in, at the latest 1.5 times ``after``).
     A cancellation from anywhere else propagates as usual."""
     loop = asyncio.get_running_loop()
+    watchlist = _watchlist
+    if watchlist is None or watchlist.loop is not loop or watchlist.after != after:
+        watchlist = _watchlist_for(loop, after)
     task = asyncio.current_task(loop)
     assert task is not None
-    watchlist = _watchlist_for(loop, after)
-    call = _Call(task, watch, loop.time())
+    call = _Call(task, watch, watchlist.now)
     watchlist.add(call)
     try:
         return await handler, False
@@ -91,4 +97,5 @@ async def run_cancellable(
         raise
     finally:
         watchlist.calls.discard(call)
-        call.stop()
+        if call.watcher is not None:
+            call.stop()

@@ -214,8 +214,9 @@ async def read_json(headers: Headers, receive: Receive, max_body: int, max_depth
     """The request body as JSON, after the checks the spec ties to statuses. A body that
     has not all arrived within ``body_timeout`` seconds is answered 408 and the connection
     closed."""
-    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "application/json":
+    content_type = headers.get("content-type")
+    if content_type != "application/json" and (
+            (content_type or "").split(";")[0].strip().lower() != "application/json"):
         raise refuse(415, "Unsupported Media Type: Content-Type must be application/json")
     if not accepts(headers.get("accept"), "application/json", "text/event-stream"):
         raise refuse(406, "Not Acceptable: Accept must list application/json and text/event-stream")
