@@ -1,6 +1,7 @@
 """2026-07-28 requests: stateless. The routing headers must agree with the body, the
 request's ``_meta`` declares who the client is, and closing the stream cancels the call."""
 
+from collections.abc import Awaitable
 from typing import Any
 
 from ..observe.observation import Observation, Outcome
@@ -37,7 +38,9 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
                 observation: Observation) -> Outcome:
     request_id = message.get("id")
     try:
-        await check_headers(runtime.pipeline.source, headers, message, params, header_version, meta_version)
+        pending = check_headers(runtime.pipeline.source, headers, message, params, header_version, meta_version)
+        if pending is not None:  # a tool only its source can look up (a router's upstream)
+            await pending
         version, capabilities, client_info, level = modern_meta(params)
     except MCPError as exc:
         raise Refusal(exc, request_id) from None
@@ -80,9 +83,11 @@ async def serve(runtime: Runtime, headers: Headers, message: dict[str, Any], par
     return Outcome(info, channel.response, channel.status, failure=reply.failure)
 
 
-async def check_headers(tools: ToolSource, headers: Headers, message: dict[str, Any], params: dict[str, Any],
-                        header_version: str | None, meta_version: Any) -> None:
-    """The routing headers (SEP-2243) must be there and agree with the body."""
+def check_headers(tools: ToolSource, headers: Headers, message: dict[str, Any], params: dict[str, Any],
+                  header_version: str | None, meta_version: Any) -> Awaitable[None] | None:
+    """The routing headers (SEP-2243) must be there and agree with the body. Checked at
+    once, with no coroutine on the hot path; a tool the source cannot name at once (no
+    I/O) comes back as the awaitable that checks its parameter headers."""
     method = message["method"]
     if header_version is None:
         raise header_mismatch("MCP-Protocol-Version header is required")
@@ -92,7 +97,7 @@ async def check_headers(tools: ToolSource, headers: Headers, message: dict[str, 
             f"body value {meta_version!r}"
         )
     if "id" not in message:
-        return  # header requirements for notifications are not defined
+        return None  # header requirements for notifications are not defined
     sent_method = headers.protocol("mcp-method")
     if sent_method is None:
         raise header_mismatch("Mcp-Method header is required")
@@ -107,9 +112,20 @@ async def check_headers(tools: ToolSource, headers: Headers, message: dict[str, 
             raise header_mismatch(f"Mcp-Name header does not match params.{field}")
     if method == "tools/call":
         name = params.get("name")
-        tool = (tools.peek(name) or await tools.get_tool(name)) if isinstance(name, str) else None
-        if tool is not None and tool.header_params:
+        if not isinstance(name, str):
+            return None
+        tool = tools.peek(name)
+        if tool is None:
+            return _check_fetched_tool(tools, name, headers, params)
+        if tool.header_params:
             _check_param_headers(tool.header_params, headers, params)
+    return None
+
+
+async def _check_fetched_tool(tools: ToolSource, name: str, headers: Headers, params: dict[str, Any]) -> None:
+    tool = await tools.get_tool(name)
+    if tool is not None and tool.header_params:
+        _check_param_headers(tool.header_params, headers, params)
 
 
 def _check_param_headers(header_params: dict[str, tuple[str, ...]], headers: Headers,
