@@ -427,8 +427,9 @@ def step_quote(tool: str, rid: int = 1, expect_extra: tuple[str, ...] = ()) -> d
 
 
 def authorized(server_key: str, step: dict[str, Any]) -> dict[str, Any]:
-    """The step with the bench agent's bearer token, for the guarded server."""
-    if server_key == "edgemcp-guarded":
+    """The step with the bench agent's bearer token, for the guarded server (and its
+    ``--baseline`` twin)."""
+    if server_key.split("@")[0] == "edgemcp-guarded":
         step["headers"] = {**step["headers"], "Authorization": "Bearer bench-token-0123456789"}
     return step
 
@@ -765,7 +766,7 @@ WORKLOADS = [
 
 
 def spec_for(workload: Workload, server: Server, sessions: list[str] | None = None) -> Spec:
-    key = server.d.key
+    key = server.d.key.split("@")[0]  # a --baseline twin ("KEY@base") sends what KEY does
     if workload.key == "call":
         return Spec("cycle", [step_modern_call()])
     if workload.key == "session":
