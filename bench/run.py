@@ -3,7 +3,7 @@
 """edgemcp benchmark harness: throughput (wrk), cold start and memory, side by side with the
 official MCP SDK, FastMCP and bare Starlette / raw ASGI apps.
 
-    python bench/run.py            # full: 3 repetitions, c=1/16/64, 10 s runs (~30 min)
+    python bench/run.py            # full: 3 repetitions, c=1/16/64, 10 s runs (over an hour; --baseline adds about half again)
     python bench/run.py --quick    # 1 repetition, c=16, 2 s runs (under 3 minutes)
 
 Any Python 3.11+ can start it: on first use it creates bench/.venv (every server's
