@@ -72,7 +72,7 @@ async def initialize(client: httpx.AsyncClient, url: str) -> dict[str, str]:
         "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
             "clientInfo": {"name": "faults", "version": "1"}}})
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     return {"accept": ACCEPT, "mcp-session-id": response.headers["mcp-session-id"],
             "mcp-protocol-version": "2025-11-25"}
 
@@ -326,7 +326,10 @@ async def test_a_cluster_losing_a_primary_resumes_after_the_failover(cluster: Cl
             primaries = cluster.primaries()
             for primary in primaries:  # acknowledged by a replica before the primary goes
                 assert cluster.cli(primary, "wait", "1", "5000").strip() == "1"
-            victim = next(p for p in primaries if cluster.cli(p, "--scan", "--pattern", "*:session:*").strip())
+            # The primary holding this session's own record (the session-rate bucket,
+            # "rate:session:...", may live on another).
+            raw_id = session["mcp-session-id"].split(".")[0]
+            victim = next(p for p in primaries if cluster.cli(p, "--scan", "--pattern", f"*:session:{raw_id}").strip())
             assert victim.process is not None
             victim.process.kill()  # SIGKILL: its replica is promoted after the node timeout
             victim.process.wait()
