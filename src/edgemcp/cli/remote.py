@@ -7,7 +7,6 @@ result is an error or the server answered a JSON-RPC error, 2 a usage or connect
 """
 
 import argparse
-import base64
 import json
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..protocol.meta import CACHE, PLACEMENT
-from ..registry.tools import Tool
+from ..protocol.param_headers import encode_header_value, mirrored_params, param_headers
 from ..schema.cli import parse_headers
 from ..schema.errors import SchemaError
 from ..schema.surface import Connection, NotMCP, RPCError, connect
@@ -63,26 +62,10 @@ async def session(url: str, headers: Mapping[str, str], seconds: float) -> Async
         raise UsageError(f"cannot reach {url}: {type(exc).__name__}: {one_line(exc)}") from None
 
 
-def header_value(value: str) -> str:
-    """A routing header's value: as is when it is plain visible ASCII, else base64 (SEP-2243)."""
-    if value.isascii() and value.isprintable() and value == value.strip():
-        return value
-    return "=?base64?" + base64.b64encode(value.encode()).decode("ascii") + "?="
-
-
 def _routing_headers(tool: str, definition: dict[str, Any] | None, arguments: dict[str, Any]) -> dict[str, str]:
     """``Mcp-Name``, and an ``Mcp-Param-*`` header for each ``x-mcp-header`` argument."""
-    headers = {"mcp-name": header_value(tool)}
-    if definition is None or not isinstance(definition.get("inputSchema"), dict):
-        return headers
-    for header, path in Tool(definition).header_params.items():
-        value: Any = arguments
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is not None:
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            headers[f"mcp-param-{header}"] = header_value(text)
-    return headers
+    schema = definition.get("inputSchema") if definition is not None else None
+    return {"mcp-name": encode_header_value(tool), **param_headers(mirrored_params(schema), arguments)}
 
 
 async def run_call(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from ..observe.observation import Observation, Outcome
 from ..protocol.dispatch import modern_meta
 from ..protocol.errors import ErrorKind, MCPError, header_mismatch, method_not_found
+from ..protocol.param_headers import argument_at
 from ..protocol.principal import ANONYMOUS, Principal
 from ..protocol.request import RequestInfo
 from ..registry.source import ToolSource
@@ -133,9 +134,7 @@ def _check_param_headers(header_params: dict[str, tuple[str, ...]], headers: Hea
     """Each ``x-mcp-header`` argument the call carries must be mirrored in its header."""
     arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
     for header, path in header_params.items():
-        value: Any = arguments
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
+        value = argument_at(arguments, path)
         sent = headers.protocol(f"mcp-param-{header}")
         if value is None:
             continue

@@ -18,6 +18,7 @@ from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context, InputRequired, StartTask
 from ..protocol.errors import ArgumentsError, MCPError, ServiceUnavailable, ToolError
 from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCHEMA_DIGEST, SCOPES, TASK
+from ..protocol.param_headers import mirrored_params
 from ..protocol.task_policy import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TTL,
@@ -126,8 +127,7 @@ class Tool:
         self.stream_poll_after = stream_poll_after
         input_schema = self.definition.get("inputSchema") or {}
         # x-mcp-header names (lower-cased) mapped to the property path each mirrors.
-        self.header_params: dict[str, tuple[str, ...]] = {}
-        _collect_headers(input_schema, (), self.header_params)
+        self.header_params = mirrored_params(input_schema)
         schemas = [input_schema, definition.get("outputSchema")]
         # A changed tool never serves results cached for its old shape.
         self.schema_digest = hashlib.sha256(json.dumps(schemas, sort_keys=True).encode()).hexdigest()[:16]
@@ -258,18 +258,6 @@ def _looks_like_content(value: Any) -> bool:
     return is_content(value) or (
         isinstance(value, list) and bool(value) and all(is_content(v) for v in value)
     )
-
-
-def _collect_headers(
-    schema: dict[str, Any], path: tuple[str, ...], found: dict[str, tuple[str, ...]]
-) -> None:
-    for prop, sub in schema.get("properties", {}).items():
-        if not isinstance(sub, dict):
-            continue
-        header = sub.get("x-mcp-header")
-        if isinstance(header, str):
-            found[header.lower()] = (*path, prop)
-        _collect_headers(sub, (*path, prop), found)
 
 
 def _doc(fn: Callable[..., Any]) -> str | None:

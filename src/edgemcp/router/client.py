@@ -10,7 +10,6 @@ and validates every message into models, and a router needs neither.
 """
 
 import asyncio
-import base64
 import hashlib
 import itertools
 import json
@@ -29,6 +28,7 @@ from ..protocol.meta import (
     PROGRESS_TOKEN,
     PROTOCOL_VERSION,
 )
+from ..protocol.param_headers import encode_header_value
 from ..protocol.request import RequestInfo
 from ..protocol.versions import LATEST_HANDSHAKE, LATEST_MODERN
 from ..store import Keyspace
@@ -56,13 +56,6 @@ OnRequest = Callable[[dict[str, Any]], Awaitable[None]]
 
 class SessionGone(Exception):
     """The upstream no longer knows the session (404): start a new one."""
-
-
-def header_value(value: str) -> str:
-    """A routing header's value: as is when it is plain visible ASCII, else base64 (SEP-2243)."""
-    if value.isascii() and value.isprintable() and value == value.strip():
-        return value
-    return "=?base64?" + base64.b64encode(value.encode()).decode("ascii") + "?="
 
 
 class UpstreamClient:
@@ -161,7 +154,7 @@ class UpstreamClient:
                 "params": {**params, "_meta": self._modern_meta(ctx, info)}}
         routing = {"mcp-protocol-version": LATEST_MODERN, "mcp-method": method, **extra}
         if method in NAMED and isinstance(params.get(NAMED[method]), str):
-            routing["mcp-name"] = header_value(params[NAMED[method]])
+            routing["mcp-name"] = encode_header_value(params[NAMED[method]])
         headers = await self._headers(info, routing)
         return await self._exchange(headers, dumps(body), request_id, ctx, None)
 

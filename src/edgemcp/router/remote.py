@@ -14,10 +14,11 @@ from typing import Any
 
 from ..protocol.context import Context, InputRequest
 from ..protocol.meta import SERVER_INFO
+from ..protocol.param_headers import param_headers
 from ..registry.resources import Resource
 from ..registry.tools import Tool
 from ..schema.lock import item_digest
-from .client import CAPABILITY_OF, UpstreamClient, header_value
+from .client import CAPABILITY_OF, UpstreamClient
 from .upstream import bad_answer
 
 HOP_STATE = "dev.edgemcp/hop"  # in ctx.state: the upstream's pending input requests and state
@@ -81,25 +82,13 @@ class RemoteTool(Tool):
                    scopes=tool.scopes, rate=tool.rate, dry_run=tool.dry_run, audit=tool.audit)
 
     async def run(self, arguments: dict[str, Any], ctx: Context) -> dict[str, Any]:
-        headers = self._param_headers(arguments)
+        headers = param_headers(self.header_params, arguments)
 
         def send(extra: dict[str, Any]) -> Awaitable[dict[str, Any]]:
             params = {"name": self.remote_name, "arguments": arguments, **extra}
             return self.client.call("tools/call", params, ctx, ctx.request, headers)
 
         return await relay(ctx, self.client.upstream.name, send)
-
-    def _param_headers(self, arguments: dict[str, Any]) -> dict[str, str]:
-        """The ``Mcp-Param-*`` headers the upstream expects for its ``x-mcp-header`` arguments."""
-        headers: dict[str, str] = {}
-        for header, path in self.header_params.items():
-            value: Any = arguments
-            for part in path:
-                value = value.get(part) if isinstance(value, dict) else None
-            if value is not None:
-                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-                headers[f"mcp-param-{header}"] = header_value(text)
-        return headers
 
 
 class RemoteResource:

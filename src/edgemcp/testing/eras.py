@@ -20,9 +20,10 @@ from ..protocol.meta import (
     PROGRESS_TOKEN,
     PROTOCOL_VERSION,
 )
+from ..protocol.param_headers import mirrored_params
 from .connection import Connection
 from .handlers import Listener
-from .wire import header_params_of, routing_headers
+from .wire import routing_headers
 
 STATE_ONLY_WAIT = 0.05  # seconds before retrying an input_required round that asks nothing
 
@@ -131,7 +132,7 @@ class Modern(Era):
     def _remember(self, listed: dict[str, Any]) -> None:
         for tool in listed.get("tools") or []:
             if isinstance(tool, dict) and isinstance(tool.get("name"), str):
-                self.header_params[tool["name"]] = header_params_of(tool.get("inputSchema"))
+                self.header_params[tool["name"]] = mirrored_params(tool.get("inputSchema"))
 
     async def _learn_tools(self) -> None:
         cursor: Any = None

@@ -1,11 +1,11 @@
 """What a client puts on the wire besides the body: the headers of each era, the values of
 routing headers, and the error a JSON-RPC error response (or a bare HTTP failure) becomes."""
 
-import base64
 from typing import Any
 
 from ..http.modern import NAMED_METHODS
 from ..protocol.errors import INTERNAL_ERROR, ErrorKind, MCPError
+from ..protocol.param_headers import encode_header_value, param_headers
 
 JSON_AND_SSE = "application/json, text/event-stream"
 # The reverse of the server's kind -> status mapping (edgemcp.http.wire.STATUS).
@@ -42,13 +42,6 @@ def error_of(answer: Any, status: int, headers: dict[str, str]) -> ResponseError
                          status=status, headers=headers)
 
 
-def header_value(value: str) -> str:
-    """A routing header's value: as is when it is plain visible ASCII, else base64 (SEP-2243)."""
-    if value.isascii() and value.isprintable() and value == value.strip():
-        return value
-    return "=?base64?" + base64.b64encode(value.encode()).decode("ascii") + "?="
-
-
 def routing_headers(method: str, params: dict[str, Any], version: str,
                     header_params: dict[str, tuple[str, ...]]) -> dict[str, str]:
     """The 2026-07-28 routing headers of a request: protocol version, method, the target's
@@ -56,28 +49,5 @@ def routing_headers(method: str, params: dict[str, Any], version: str,
     headers = {"mcp-protocol-version": version, "mcp-method": method}
     field = NAMED_METHODS.get(method)
     if field is not None and isinstance(params.get(field), str):
-        headers["mcp-name"] = header_value(params[field])
-    arguments = params.get("arguments")
-    for header, path in header_params.items():
-        value: Any = arguments
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is not None:
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            headers[f"mcp-param-{header}"] = header_value(text)
-    return headers
-
-
-def header_params_of(schema: Any, path: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
-    """The ``x-mcp-header`` properties of a tool's input schema: header name (lower case)
-    to the path of the property it mirrors."""
-    found: dict[str, tuple[str, ...]] = {}
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    for name, sub in (properties or {}).items():
-        if not isinstance(sub, dict):
-            continue
-        header = sub.get("x-mcp-header")
-        if isinstance(header, str):
-            found[header.lower()] = (*path, name)
-        found.update(header_params_of(sub, (*path, name)))
-    return found
+        headers["mcp-name"] = encode_header_value(params[field])
+    return {**headers, **param_headers(header_params, params.get("arguments"))}
