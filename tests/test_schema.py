@@ -354,8 +354,8 @@ def test_url_that_is_not_an_mcp_server(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (["lock", "tests.apps.no_such_module:app"], "no module named 'tests.apps.no_such_module'"),
-    (["lock", f"{BASE}:no_such_app"], f"module '{BASE}' has no attribute 'no_such_app'"),
+    (["lock", "tests.apps.no_such_module:app"], "cannot import tests.apps.no_such_module (from tests.apps.no_such_module:app)"),
+    (["lock", f"{BASE}:no_such_app"], f"module {BASE} has no attribute 'no_such_app'"),
     (["lock", f"{BASE}:app"], "HTTP 401 on server/discover"),  # scoped app, no credentials
     (["lock", f"{BASE}:app", "--header", "Bearer s3cret-value"], "--header #1 must look like 'Name: value'"),
     (["lock", "ftp://example.com/mcp"], "only http:// and https:// URLs are supported"),

@@ -211,7 +211,8 @@ def test_an_unknown_module_is_one_line_on_stderr() -> None:
                           capture_output=True, cwd=ROOT, env=environment(), timeout=60)
     assert done.returncode == 2
     assert done.stdout == b""
-    assert done.stderr.decode().strip() == "edgemcp stdio: no module named 'examples.nope'"
+    assert done.stderr.decode().strip() == ("edgemcp stdio: cannot import examples.nope (from examples.nope:app): "
+                                           "No module named 'examples.nope'")
 
 
 def test_app_run_defaults_to_stdio(tmp_path: Path) -> None:

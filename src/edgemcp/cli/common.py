@@ -6,13 +6,13 @@ answer) is a ``UsageError`` or one of the exceptions ``edgemcp.cli.main`` catche
 on stderr and exit 2, never a traceback.
 """
 
-import importlib
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from ..targets import TargetError, import_target
 
 # The dev server's own state, beside the project: its store and its secret.
 DEV_DIR = ".edgemcp"
@@ -39,21 +39,10 @@ def load_target(target: str) -> Any:
     """The object ``module:attribute`` (default attribute ``app``) names, imported from the
     project; a module that does not import or lacks the attribute is a ``UsageError``.
     (An exception the module itself raises while importing is its own bug: it propagates.)"""
-    module_name, _, attribute = target.partition(":")
-    attribute = attribute or "app"
-    if not module_name or not all(part.isidentifier() for part in module_name.split(".")):
-        raise UsageError(f"{target!r} is not module:attribute (e.g. examples.weather:app)")
-    root = str(project_root())
-    if root not in sys.path:
-        sys.path.insert(0, root)
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UsageError(f"cannot import {module_name} (from {target}): {one_line(exc)}") from None
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise UsageError(f"module {module_name} has no attribute {attribute!r}") from None
+        return import_target(target)
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def load_app(target: str) -> Any:

@@ -5,11 +5,9 @@ Going through the wire, not the app's internals, means a lock taken this way equ
 taken over HTTP from the same app served for real, and works for any ASGI MCP server.
 """
 
-import importlib
 import logging
 import os
 import secrets
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import anyio
 import httpx
 
+from ..targets import TargetError, import_target
 from .errors import SchemaError
 
 ASGIApp = Callable[
@@ -31,26 +30,17 @@ _LOOPBACK = "localhost:8000"
 def load(target: str) -> tuple[ASGIApp, str]:
     """The ASGI app named by ``module:attribute`` (attribute defaults to ``app``), and the
     Host its transport security accepts."""
-    module_name, _, attribute = target.partition(":")
-    attribute = attribute or "app"
-    if not module_name:
+    if not target.partition(":")[0]:
         raise SchemaError(f"{target!r} is not module:attribute or an http(s) URL")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as `edgemcp dev` does: the app lives in the project
     # Lists need no secret, but an app without one warns and invents one; a process-local
     # secret keeps the output clean and is never written anywhere.
     os.environ.setdefault("EDGEMCP_SECRET", secrets.token_urlsafe(32))
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name or module_name.startswith(f"{exc.name}."):
-            raise SchemaError(f"no module named {module_name!r}") from None
-        raise SchemaError(f"importing {module_name!r} failed: {exc}") from None
+        found = import_target(target)
+    except TargetError as exc:
+        raise SchemaError(str(exc)) from None
     except Exception as exc:  # the user's module raised: its message may hold secrets
-        raise SchemaError(f"importing {module_name!r} failed with {type(exc).__name__}") from None
-    found = getattr(module, attribute, None)
-    if found is None:
-        raise SchemaError(f"module {module_name!r} has no attribute {attribute!r}")
+        raise SchemaError(f"importing {target} failed with {type(exc).__name__}") from None
     if callable(getattr(found, "asgi", None)):  # an EdgeMCP app
         return found.asgi(), _host(found)
     if callable(found):

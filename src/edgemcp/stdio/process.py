@@ -10,7 +10,6 @@ live as long as the process, so without ``$EDGEMCP_SECRET`` a secret is made for
 
 import argparse
 import asyncio
-import importlib
 import logging
 import os
 import secrets
@@ -23,6 +22,7 @@ from typing import Any, BinaryIO, Literal
 
 from ..inprocess import StartupFailed
 from ..jsoncodec import dumps
+from ..targets import TargetError, import_target
 from .bridge import Write, serve
 
 log = logging.getLogger("edgemcp.stdio")
@@ -132,21 +132,13 @@ def run(app: Any, transport: Literal["stdio", "http"] = "stdio", *, host: str = 
 
 
 def load(target: str) -> Any:
-    """The object ``module:attribute`` names (attribute defaults to ``app``)."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name:
-        raise LoadError(f"{target!r} is not module:attribute")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # the app lives in the project, as for `edgemcp dev`
+    """The app ``module:attribute`` names (attribute defaults to ``app``)."""
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name or module_name.startswith(f"{exc.name}."):
-            raise LoadError(f"no module named {module_name!r}") from None
-        raise LoadError(f"importing {module_name!r} failed: {exc}") from None
-    found = getattr(module, attribute or "app", None)
-    if found is None or not callable(found):
-        raise LoadError(f"module {module_name!r} has no app named {attribute or 'app'!r}")
+        found = import_target(target)
+    except TargetError as exc:
+        raise LoadError(str(exc)) from None
+    if not callable(found):
+        raise LoadError(f"{target} is a {type(found).__name__}, not an app")
     return found
 
 
