@@ -30,8 +30,6 @@ _LOOPBACK = "localhost:8000"
 def load(target: str) -> tuple[ASGIApp, str]:
     """The ASGI app named by ``module:attribute`` (attribute defaults to ``app``), and the
     Host its transport security accepts."""
-    if not target.partition(":")[0]:
-        raise SchemaError(f"{target!r} is not module:attribute or an http(s) URL")
     # Lists need no secret, but an app without one warns and invents one; a process-local
     # secret keeps the output clean and is never written anywhere.
     os.environ.setdefault("EDGEMCP_SECRET", secrets.token_urlsafe(32))
