@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..protocol.meta import CACHE, PLACEMENT
-from ..protocol.param_headers import encode_header_value, mirrored_params, param_headers
+from ..protocol.routing_headers import encode_header_value, mirrored_params, param_headers
 from ..schema.cli import parse_headers
 from ..schema.errors import SchemaError
 from ..schema.surface import Connection, NotMCP, RPCError, connect

@@ -7,9 +7,9 @@ from typing import Any
 from ..observe.observation import Observation, Outcome
 from ..protocol.dispatch import modern_meta
 from ..protocol.errors import ErrorKind, MCPError, header_mismatch, method_not_found
-from ..protocol.param_headers import argument_at
 from ..protocol.principal import ANONYMOUS, Principal
 from ..protocol.request import RequestInfo
+from ..protocol.routing_headers import NAMED_METHODS, argument_at
 from ..registry.source import ToolSource
 from ..runtime import Runtime
 from ..types import Receive, Send
@@ -27,10 +27,6 @@ from .wire import (
     wait_disconnect,
 )
 
-# The methods whose target travels in Mcp-Name, and the param it mirrors (the task id for
-# the tasks extension's methods, SEP-2663).
-NAMED_METHODS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri",
-                 "tasks/get": "taskId", "tasks/update": "taskId", "tasks/cancel": "taskId"}
 CANCEL_WATCH_AFTER = 0.2  # seconds: most calls end before a watcher would be worth starting
 
 

@@ -18,7 +18,7 @@ from ..protocol.caching import CachePolicy, CacheScope
 from ..protocol.context import Context, InputRequired, StartTask
 from ..protocol.errors import ArgumentsError, MCPError, ServiceUnavailable, ToolError
 from ..protocol.meta import CACHE, DRY_RUN, PLACEMENT, RATE_LIMIT, SCHEMA_DIGEST, SCOPES, TASK
-from ..protocol.param_headers import mirrored_params
+from ..protocol.routing_headers import mirrored_params
 from ..protocol.task_policy import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TTL,

@@ -28,8 +28,8 @@ from ..protocol.meta import (
     PROGRESS_TOKEN,
     PROTOCOL_VERSION,
 )
-from ..protocol.param_headers import encode_header_value
 from ..protocol.request import RequestInfo
+from ..protocol.routing_headers import routing_headers
 from ..protocol.versions import LATEST_HANDSHAKE, LATEST_MODERN
 from ..store import Keyspace
 from ..version import __version__
@@ -42,7 +42,6 @@ log = logging.getLogger("edgemcp")
 ACCEPT = "application/json, text/event-stream"
 ERA_TTL = 300.0  # seconds the router remembers which era an upstream speaks
 SESSION_TTL = 3600.0
-NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 CAPABILITY_OF = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling", "roots/list": "roots"}
 # The upstream's answer as the HTTP status says it: how the router passes it on. The
 # router's own credentials being refused, or an upstream failing inside, is the
@@ -152,9 +151,7 @@ class UpstreamClient:
         request_id = next(self._ids)
         body = {"jsonrpc": "2.0", "id": request_id, "method": method,
                 "params": {**params, "_meta": self._modern_meta(ctx, info)}}
-        routing = {"mcp-protocol-version": LATEST_MODERN, "mcp-method": method, **extra}
-        if method in NAMED and isinstance(params.get(NAMED[method]), str):
-            routing["mcp-name"] = encode_header_value(params[NAMED[method]])
+        routing = {**routing_headers(LATEST_MODERN, method, params), **extra}
         headers = await self._headers(info, routing)
         return await self._exchange(headers, dumps(body), request_id, ctx, None)
 

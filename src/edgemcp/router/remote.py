@@ -14,7 +14,7 @@ from typing import Any
 
 from ..protocol.context import Context, InputRequest
 from ..protocol.meta import SERVER_INFO
-from ..protocol.param_headers import param_headers
+from ..protocol.routing_headers import param_headers
 from ..registry.resources import Resource
 from ..registry.tools import Tool
 from ..schema.lock import item_digest

@@ -20,10 +20,9 @@ from ..protocol.meta import (
     PROGRESS_TOKEN,
     PROTOCOL_VERSION,
 )
-from ..protocol.param_headers import mirrored_params
+from ..protocol.routing_headers import mirrored_params, routing_headers
 from .connection import Connection
 from .handlers import Listener
-from .wire import routing_headers
 
 STATE_ONLY_WAIT = 0.05  # seconds before retrying an input_required round that asks nothing
 
@@ -127,7 +126,7 @@ class Modern(Era):
     def _headers(self, method: str, params: dict[str, Any]) -> dict[str, str]:
         name = params.get("name")
         mirrored = self.header_params.get(name, {}) if method == "tools/call" and isinstance(name, str) else {}
-        return routing_headers(method, params, self.version, mirrored)
+        return routing_headers(self.version, method, params, mirrored)
 
     def _remember(self, listed: dict[str, Any]) -> None:
         for tool in listed.get("tools") or []:

@@ -1,11 +1,10 @@
-"""What a client puts on the wire besides the body: the headers of each era, the values of
-routing headers, and the error a JSON-RPC error response (or a bare HTTP failure) becomes."""
+"""What a client puts on the wire besides the body (the headers of each era; the routing
+headers come from edgemcp.protocol.routing_headers), and the error a JSON-RPC error
+response (or a bare HTTP failure) becomes."""
 
 from typing import Any
 
-from ..http.modern import NAMED_METHODS
 from ..protocol.errors import INTERNAL_ERROR, ErrorKind, MCPError
-from ..protocol.param_headers import encode_header_value, param_headers
 
 JSON_AND_SSE = "application/json, text/event-stream"
 # The reverse of the server's kind -> status mapping (edgemcp.http.wire.STATUS).
@@ -40,14 +39,3 @@ def error_of(answer: Any, status: int, headers: dict[str, str]) -> ResponseError
                              status=status, headers=headers)
     return ResponseError(INTERNAL_ERROR, f"HTTP {status} without a JSON-RPC response", answer,
                          status=status, headers=headers)
-
-
-def routing_headers(method: str, params: dict[str, Any], version: str,
-                    header_params: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """The 2026-07-28 routing headers of a request: protocol version, method, the target's
-    name, and the ``Mcp-Param-*`` mirrors of a tool's ``x-mcp-header`` arguments."""
-    headers = {"mcp-protocol-version": version, "mcp-method": method}
-    field = NAMED_METHODS.get(method)
-    if field is not None and isinstance(params.get(field), str):
-        headers["mcp-name"] = encode_header_value(params[field])
-    return {**headers, **param_headers(header_params, params.get("arguments"))}
